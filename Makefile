@@ -1,0 +1,92 @@
+# ras - a Lua 5.4 module for Remote Access (RAS) connections.
+#
+#   make          build/ras.so (and, on Linux, the pppd plugin)
+#   make demo     dial a simulated connection and print its states live
+#   make test     build, luacheck and the whole spec suite
+#   make check    the suite under valgrind, ASan+UBSan and ThreadSanitizer
+#   make bench    the benchmarks, with figures
+#   make windows  cross-build lua54.dll, lua.exe and ras.dll (mk/windows.mk)
+#
+# Targets install the Debian packages they miss (mk/deps.sh).
+
+BUILD := build
+LUA ?= lua5.4
+LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+ALL_CFLAGS = -std=c99 -fPIC $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS := -lpthread -lm
+
+# Platform-neutral files, plus each platform's files (empty elsewhere).
+RAS_SRC := src/ras.c src/queue.c src/states.c src/backend_sim.c \
+	src/os_posix.c src/os_win32.c
+RAS_HDR := $(wildcard src/*.h)
+
+BUSTED := $(LUA) /usr/bin/busted
+SPECS ?= spec
+export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
+export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
+
+.PHONY: all deps demo test lint spec check check-valgrind check-asan check-tsan \
+	bench clean
+
+all: $(BUILD)/ras.so
+
+deps:
+	@sh mk/deps.sh build
+
+$(BUILD)/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(RAS_SRC) $(LDLIBS)
+
+# Sanitizer builds: -z nodelete keeps the module mapped at lua_close, so the
+# reports have symbols.
+$(BUILD)/asan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -shared -Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
+
+$(BUILD)/tsan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=thread -fno-omit-frame-pointer -shared \
+		-Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
+
+demo: all
+	$(LUA) examples/demo.lua
+
+lint:
+	@sh mk/deps.sh test
+	luacheck -q .
+
+spec: all
+	@sh mk/deps.sh test
+	$(BUSTED) $(SPECS)
+
+test: all lint spec
+
+check: check-valgrind check-asan check-tsan
+
+check-valgrind: all
+	@sh mk/deps.sh test check
+	RAS_SLOW=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--keep-debuginfo=yes $(BUSTED) $(SPECS)
+
+check-asan: $(BUILD)/asan/ras.so
+	@sh mk/deps.sh test
+	LUA_CPATH="$(CURDIR)/$(BUILD)/asan/?.so;;" ASAN_OPTIONS=detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/mk/lsan.supp,print_suppressions=0 \
+	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) $(BUSTED) $(SPECS)
+
+check-tsan: $(BUILD)/tsan/ras.so
+	@sh mk/deps.sh test
+	LUA_CPATH="$(CURDIR)/$(BUILD)/tsan/?.so;;" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(BUSTED) $(SPECS)
+
+bench: all
+	$(LUA) bench/run.lua
+
+clean:
+	rm -rf $(BUILD)
+
+-include mk/windows.mk
