@@ -57,7 +57,7 @@ demo: all
 
 lint:
 	@sh mk/deps.sh test
-	luacheck -q .
+	luacheck -q spec bench $(wildcard examples bin)
 
 spec: all
 	@sh mk/deps.sh test
@@ -69,7 +69,7 @@ check: check-valgrind check-asan check-tsan
 
 check-valgrind: all
 	@sh mk/deps.sh test check
-	RAS_SLOW=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--keep-debuginfo=yes $(BUSTED) $(SPECS)
 
 check-asan: $(BUILD)/asan/ras.so

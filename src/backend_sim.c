@@ -39,6 +39,8 @@ typedef struct sim {
   scenario fallback;              /* for dials by number alone */
   struct ras_call *calls;
   uint64_t next_id;
+  ras_event batch[64];            /* one call's events, pushed under one lock */
+  size_t nbatch;
 } sim;
 
 enum phase { RUNNING, PAUSED, CONNECTED, ENDED, TEARDOWN, GONE };
@@ -78,12 +80,19 @@ static const unsigned char call_back[] = {
 
 /* playing a scenario (sim lock held) */
 
+/* Only the simulator thread emits; its loop flushes the batch. */
 static void emit(ras_call *c, int state, int error) {
   ras_event ev = { state, error, 0, 1, os_now(), NULL };
+  sim *s = c->sim;
   c->state = state;
   if (error) c->error = error;
   if (state == RAS_Projected || state == RAS_Connected) c->projected = 1;
-  if (c->link) ras_link_push(c->link, &ev);
+  s->batch[s->nbatch++] = ev;
+}
+
+static void flush(sim *s, ras_call *c) {
+  if (s->nbatch && c->link) ras_link_push_many(c->link, s->batch, s->nbatch);
+  s->nbatch = 0;
 }
 
 static int fail(ras_call *c, int error) {
@@ -187,8 +196,10 @@ static void sim_thread(void *arg) {
     ras_call **pp = &s->calls;
     while (*pp) {
       ras_call *c = *pp;
-      for (int batch = 0; batch < 64 && c->due >= 0 && c->due <= now; batch++)
+      /* a step emits at most two events (a state, then its failure) */
+      for (int batch = 0; batch < 31 && c->due >= 0 && c->due <= now; batch++)
         advance(s, c, now);
+      flush(s, c);
       if (c->phase == GONE && c->released) {
         *pp = c->next;
         free_call(c);
@@ -654,7 +665,7 @@ static void *sim_open(lua_State *L, int options, ras_error *err) {
   s->phonebook = dup_string(L, -1, "phonebook");
   if (get_option(L, options, "entries") != LUA_TNIL)
     parse_entries(L, lua_gettop(L), s);
-  qsort(s->scenarios, s->nscenarios, sizeof *s->scenarios, by_name);
+  if (s->nscenarios) qsort(s->scenarios, s->nscenarios, sizeof *s->scenarios, by_name);
   if (get_option(L, options, "established") != LUA_TNIL)
     parse_established(L, lua_gettop(L), s);
   lua_pop(L, 3);

@@ -13,11 +13,15 @@
 #include "queue.h"
 #include "states.h"
 
-#define CHUNK_EVENTS 128
+/* Chunks start small, since most connections see a dozen events taken one
+ * at a time, and double while a burst piles up. */
+#define SMALL_CHUNK 8
+#define BIG_CHUNK 256
 
 typedef struct chunk {
   struct chunk *next;
-  ras_event ev[CHUNK_EVENTS];
+  unsigned size;
+  ras_event ev[];
 } chunk;
 
 struct ras_ctx {
@@ -31,7 +35,7 @@ struct ras_ctx {
 struct ras_link {
   ras_ctx *ctx;
   int refs;
-  chunk *head, *tail, *spare;
+  chunk *head, *tail;
   unsigned head_i, tail_i;
   size_t count;
   ras_link *ready_next, *ready_prev;
@@ -139,7 +143,7 @@ static void drop_events(ras_link *link) {
   while (link->count > 0) {
     ev = link->head->ev[link->head_i];
     ras_event_free(&ev);
-    if (++link->head_i == CHUNK_EVENTS) {
+    if (++link->head_i == link->head->size) {
       chunk *c = link->head;
       link->head = c->next;
       link->head_i = 0;
@@ -149,8 +153,7 @@ static void drop_events(ras_link *link) {
     ctx->pending--;
   }
   free(link->head);
-  free(link->spare);
-  link->head = link->tail = link->spare = NULL;
+  link->head = link->tail = NULL;
   link->head_i = link->tail_i = 0;
   ready_remove(ctx, link);
   if (ctx->pending == 0) os_wakeup_clear(ctx->wake);
@@ -170,10 +173,14 @@ void ras_link_unref(ras_link *link) {
 }
 
 static chunk *new_chunk(ras_link *link) {
-  chunk *c = link->spare;
-  if (c) link->spare = NULL;
-  else c = malloc(sizeof *c);
-  if (c) c->next = NULL;
+  unsigned size = link->tail ? link->tail->size * 2 : SMALL_CHUNK;
+  chunk *c;
+  if (size > BIG_CHUNK) size = BIG_CHUNK;
+  c = malloc(sizeof *c + size * sizeof c->ev[0]);
+  if (c) {
+    c->next = NULL;
+    c->size = size;
+  }
   return c;
 }
 
@@ -181,7 +188,7 @@ static chunk *new_chunk(ras_link *link) {
 static int push_locked(ras_link *link, const ras_event *ev) {
   ras_ctx *ctx = link->ctx;
   if (link->ended || link->orphaned) return 0;
-  if (!link->tail || link->tail_i == CHUNK_EVENTS) {
+  if (!link->tail || link->tail_i == link->tail->size) {
     chunk *c = new_chunk(link);
     if (!c) return 0;
     if (link->tail) link->tail->next = c;
@@ -210,6 +217,17 @@ int ras_link_push(ras_link *link, const ras_event *ev) {
   return queued;
 }
 
+size_t ras_link_push_many(ras_link *link, ras_event *evs, size_t n) {
+  size_t queued = 0;
+  os_mutex_lock(link->ctx->lock);
+  for (size_t i = 0; i < n; i++) {
+    if (push_locked(link, &evs[i])) queued++;
+    else ras_event_free(&evs[i]);
+  }
+  os_mutex_unlock(link->ctx->lock);
+  return queued;
+}
+
 int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev) {
   int queued = 0;
   os_mutex_lock(link->ctx->lock);
@@ -234,13 +252,12 @@ int ras_link_reached_terminal(ras_link *link) { return read_flag(link, 0); }
 static void pop_locked(ras_link *link, ras_event *ev) {
   ras_ctx *ctx = link->ctx;
   *ev = link->head->ev[link->head_i];
-  if (++link->head_i == CHUNK_EVENTS || link->count == 1) {
+  if (++link->head_i == link->head->size || link->count == 1) {
     chunk *c = link->head;
     link->head = c->next;
     link->head_i = 0;
     if (!link->head) link->tail = NULL, link->tail_i = 0;
-    if (link->spare) free(c);
-    else link->spare = c;
+    free(c);
   }
   if (--link->count == 0) {
     if (link->wake) os_wakeup_clear(link->wake);

@@ -49,6 +49,8 @@ void ras_link_unref(ras_link *link);
  * connection ends once. Returns 1 if the event was queued.
  */
 int ras_link_push(ras_link *link, const ras_event *ev);
+/* Pushes n events under one lock; returns how many were queued. */
+size_t ras_link_push_many(ras_link *link, ras_event *evs, size_t n);
 /* Like ras_link_push, but only while no terminal state has been pushed. */
 int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev);
 /* Whether Connected (and, separately, any terminal state) was ever pushed. */

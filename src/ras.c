@@ -298,7 +298,7 @@ static lconn *new_conn(lua_State *L, int ctx_index) {
 /* delivering events                                                      */
 
 static void push_event(lua_State *L, const lconn *c, ras_event *ev) {
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 6 + (ev->error ? 2 : 0) + (ev->extended_error != 0));
   push_state_name(L, ev->state);
   lua_setfield(L, -2, "state");
   lua_pushinteger(L, ev->state);
@@ -328,11 +328,13 @@ static int resume_with(lua_State *L, lconn *c, int params);
 
 /* A paused state's handler answered with a table: resume the dial. */
 static void resume_from_handler(lua_State *L, lconn *c, int state, int result) {
+  int top = lua_gettop(L);
   if (ras_state_group(state) != RAS_GROUP_PAUSED || !lua_istable(L, result))
     return;
   if (resume_with(L, c, result) != 1)
     luaL_error(L, "on_state: resuming from %s failed: %s",
                ras_state_name(state), lua_tostring(L, -2));
+  lua_settop(L, top);
 }
 
 static int traceback(lua_State *L) {
@@ -343,14 +345,19 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
-static void call_function(lua_State *L, int conn, lconn *c, int ev, int state) {
+/*
+ * msgh: the index of the traceback message handler, or 0 when the caller
+ * already runs under one (ras.poll protects its whole loop at once, which
+ * is much cheaper than a protected call per event).
+ */
+static void call_function(lua_State *L, int msgh, int conn, lconn *c, int ev,
+                          int state) {
   int base = lua_gettop(L);          /* the handler is at base */
-  lua_pushcfunction(L, traceback);
-  lua_insert(L, base);
   lua_pushvalue(L, conn);
   lua_pushvalue(L, ev);
-  if (lua_pcall(L, 2, 1, base) != LUA_OK) lua_error(L);
-  resume_from_handler(L, c, state, lua_gettop(L));
+  if (msgh == 0) lua_call(L, 2, 1);
+  else if (lua_pcall(L, 2, 1, msgh) != LUA_OK) lua_error(L);
+  resume_from_handler(L, c, state, base);
   lua_settop(L, base - 1);
 }
 
@@ -380,9 +387,10 @@ static void resume_coroutine(lua_State *L, int conn, lconn *c, int ev, int state
 }
 
 /* Hands the event table at `ev` to the connection's handler, if any. */
-static void run_handler(lua_State *L, int conn, lconn *c, int ev, int state) {
+static void run_handler(lua_State *L, int msgh, int conn, lconn *c, int ev,
+                        int state) {
   int type = lua_getiuservalue(L, conn, UV_HANDLER);
-  if (type == LUA_TFUNCTION) call_function(L, conn, c, ev, state);
+  if (type == LUA_TFUNCTION) call_function(L, msgh, conn, c, ev, state);
   else if (type == LUA_TTHREAD) resume_coroutine(L, conn, c, ev, state);
   else lua_pop(L, 1);
 }
@@ -396,12 +404,13 @@ static void note_event(lconn *c, const ras_event *ev) {
 }
 
 /* Delivers one popped event: leaves its table on the stack. The handler
- * may raise; the event has been delivered by then. */
-static void deliver(lua_State *L, int conn, lconn *c, ras_event *ev) {
+ * may raise; the event has been delivered by then. msgh is the index of
+ * the traceback function. */
+static void deliver(lua_State *L, int msgh, int conn, lconn *c, ras_event *ev) {
   int state = ev->state;
   note_event(c, ev);
   push_event(L, c, ev);
-  run_handler(L, conn, c, lua_gettop(L), state);
+  run_handler(L, msgh, conn, c, lua_gettop(L), state);
 }
 
 /* The dial timeout: hang up and end in Disconnected with 638. */
@@ -439,7 +448,10 @@ static int next_event(lua_State *L, int conn, lconn *c, double seconds) {
   for (;;) {
     expire(c, now);
     if (c->link && ras_link_pop(c->link, &ev)) {
-      deliver(L, conn, c, &ev);
+      int msgh = lua_gettop(L) + 1;
+      lua_pushcfunction(L, traceback);
+      deliver(L, msgh, conn, c, &ev);
+      lua_remove(L, msgh);
       return 1;
     }
     if (finished(c) || (until >= 0 && now >= until)) return 0;
@@ -788,11 +800,15 @@ static int ctx_entries(lua_State *L) {
   return 1;
 }
 
-/* Delivers up to `limit` queued events of the context; returns how many. */
-static int dispatch(lua_State *L, lctx *ctx, size_t limit) {
-  int n = 0;
-  int registry = lua_gettop(L) + 1;
-  push_registry_of(L, lua_upvalueindex(1));
+/*
+ * dispatch(ctx, limit, registry): delivers up to limit queued events of the
+ * context and returns how many. Runs as one protected call, so a handler
+ * error unwinds straight out of it, after its event was delivered.
+ */
+static int dispatch(lua_State *L) {
+  lctx *ctx = lua_touserdata(L, 1);
+  size_t limit = (size_t)lua_tointeger(L, 2);
+  int n = 0, registry = 3;
   while ((size_t)n < limit) {
     ras_event ev;
     ras_link *link = ras_ctx_pop(ctx->queue, &ev);
@@ -805,12 +821,21 @@ static int dispatch(lua_State *L, lctx *ctx, size_t limit) {
       lua_pop(L, 1);
       continue;
     }
-    deliver(L, registry + 1, c, &ev);
+    deliver(L, 0, registry + 1, c, &ev);
     lua_settop(L, registry);
     n++;
   }
-  lua_settop(L, registry - 1);
-  return n;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+static void dispatch_protected(lua_State *L, lctx *ctx, size_t limit) {
+  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, dispatch);
+  lua_pushlightuserdata(L, ctx);
+  lua_pushinteger(L, (lua_Integer)limit);
+  push_registry_of(L, lua_upvalueindex(1));
+  if (lua_pcall(L, 3, 1, -5) != LUA_OK) lua_error(L);
 }
 
 static int ctx_poll(lua_State *L) {
@@ -823,7 +848,7 @@ static int ctx_poll(lua_State *L) {
     expire_all(ctx, now);
     pending = ras_ctx_pending(ctx->queue);
     if (pending > 0) {
-      lua_pushinteger(L, dispatch(L, ctx, pending));
+      dispatch_protected(L, ctx, pending);
       return 1;
     }
     if (until >= 0 && now >= until) break;

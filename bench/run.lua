@@ -1,0 +1,146 @@
+-- make bench: the core's figures against the simulator. Prints, never fails:
+-- the targets are printed beside the figures for a reader to compare.
+local ras = require "ras"
+
+local function rss_kib()
+  local f = io.open("/proc/self/statm")
+  if not f then return nil end
+  local _, resident = f:read("n", "n")
+  f:close()
+  return resident * 4
+end
+
+local function percentile(sorted, p)
+  return sorted[math.max(1, math.ceil(#sorted * p))]
+end
+
+local function line(name, value, target)
+  print(string.format("%-34s %-28s (target: %s)", name, value, target))
+end
+
+-- 1. Burst: a million notifications, step 0, into a Lua callback; against
+-- the same callback called from a Lua loop. Median of three rounds each.
+local function burst()
+  local n = 1000000
+  local states = {}
+  for i = 1, n do states[i] = i % 2 == 0 and "AuthNotify" or "AuthProject" end
+  local ctx = assert(ras.open("sim", { entries = { Burst = { states = states, step = 0 } } }))
+  states = nil  -- luacheck: ignore
+  local count = 0
+  local function on_state(_, ev)
+    if ev.state_code >= 0 then count = count + 1 end
+  end
+
+  local function through_module()
+    count = 0
+    collectgarbage()
+    local t0 = ras.now()
+    local conn = assert(ctx.dial { entry = "Burst", on_state = on_state })
+    repeat ctx.poll(1) until count >= n + 1
+    local took = ras.now() - t0
+    conn:hangup()
+    return took
+  end
+
+  local function plain_lua()
+    count = 0
+    collectgarbage()
+    local t0 = ras.now()
+    for i = 1, n + 1 do
+      local ev = { state = "AuthProject", state_code = 10, group = "running",
+                   subentry = 1, time = t0, elapsed = i * 1e-9 }
+      on_state(ctx, ev)
+    end
+    return ras.now() - t0
+  end
+
+  local module_times, lua_times = {}, {}
+  for round = 1, 3 do
+    module_times[round] = through_module()
+    lua_times[round] = plain_lua()
+  end
+  table.sort(module_times)
+  table.sort(lua_times)
+  local m, l = module_times[2], lua_times[2]
+  line("burst: events/s", string.format("%.0f", n / m), "-")
+  line("burst: ratio to a Lua loop", string.format("%.2f (%.3f s / %.3f s)", m / l, m, l), "<= 2.0")
+end
+
+-- 2. Wake-up latency: a pump blocked in next(), an event every millisecond.
+local function latency()
+  local n = 10000
+  local states = {}
+  for i = 1, n do states[i] = "AuthNotify" end
+  local ctx = assert(ras.open("sim", { entries = { Tick = { states = states, step = 0.001 } } }))
+  local conn = assert(ctx.dial { entry = "Tick" })
+  local samples = {}
+  for i = 1, n do
+    local ev = assert(conn:next(5))
+    samples[i] = ras.now() - ev.time
+  end
+  conn:hangup()
+  table.sort(samples)
+  line("wake-up latency p50", string.format("%.1f us", percentile(samples, 0.5) * 1e6), "-")
+  line("wake-up latency p99", string.format("%.1f us", percentile(samples, 0.99) * 1e6), "<= 100 us")
+end
+
+-- 3. Hangup with a 50 ms teardown: wall time and CPU time.
+local function hangup()
+  local ctx = assert(ras.open("sim", { entries = { Slow = { step = 0, hangup_delay = 0.05 } } }))
+  local worst_wall, worst_cpu = 0, 0
+  for _ = 1, 20 do
+    local conn = assert(ctx.dial { entry = "Slow" })
+    assert(conn:wait(5).state == "Connected")
+    local w, c = ras.now(), os.clock()
+    assert(conn:hangup())
+    worst_wall = math.max(worst_wall, ras.now() - w)
+    worst_cpu = math.max(worst_cpu, os.clock() - c)
+  end
+  line("hangup wall time (worst of 20)", string.format("%.1f ms", worst_wall * 1e3), "<= 60 ms")
+  line("hangup CPU time (worst of 20)", string.format("%.2f ms", worst_cpu * 1e3), "< 5 ms")
+end
+
+-- 4. Memory: 10,000 dial-Connected-hangup cycles, and the cost of a live one.
+local function memory()
+  local ctx = assert(ras.open("sim", { entries = { Quick = { step = 0 } } }))
+  local function cycle()
+    local conn = assert(ctx.dial { entry = "Quick" })
+    assert(conn:wait(5).state == "Connected")
+    assert(conn:hangup())
+  end
+  for _ = 1, 100 do cycle() end
+  collectgarbage()
+  local base = rss_kib()
+  for _ = 101, 10000 do cycle() end
+  collectgarbage()
+  local after = rss_kib()
+  line("RSS growth, cycles 100..10000", string.format("%d KiB", after - base), "< 1024 KiB")
+
+  local live, n = {}, 1000
+  collectgarbage()
+  local lua_before, rss_before = collectgarbage("count"), rss_kib()
+  for i = 1, n do
+    live[i] = assert(ctx.dial { entry = "Quick" })
+    live[i]:wait(5)
+  end
+  collectgarbage()
+  local lua_bytes = (collectgarbage("count") - lua_before) * 1024 / n
+  local rss_bytes = (rss_kib() - rss_before) * 1024 / n
+  line("bytes per live connection", string.format("%.0f (Lua heap %.0f)", math.max(rss_bytes, lua_bytes), lua_bytes), "-")
+  for i = 1, n do live[i]:hangup() end
+end
+
+-- Each figure runs in a process of its own, so that one's heap and GC pacing
+-- (the burst allocates a million-entry table) do not colour the next.
+local sections = { burst = burst, latency = latency, hangup = hangup, memory = memory }
+local order = { "burst", "latency", "hangup", "memory" }
+
+if arg[1] then
+  assert(sections[arg[1]], "unknown section " .. arg[1])()
+else
+  print(string.format("ras %s, backend sim, %s", ras._VERSION, _VERSION))
+  local lua = arg[-1] or "lua5.4"
+  for _, name in ipairs(order) do
+    assert(os.execute(string.format("%q %q %s", lua, arg[0], name)))
+  end
+end

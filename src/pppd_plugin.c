@@ -1,0 +1,571 @@
+/*
+ * pppd_plugin.c - ras_pppd.so, the pppd 2.4.9 plugin behind the ras pppd backend.
+ *
+ * Loaded as:  pppd call PEER ... plugin /abs/path/ras_pppd.so ras-fd N
+ * where N is an inherited AF_UNIX SOCK_STREAM socket (the "channel"). The
+ * option is registered by this plugin, so it must come after `plugin`.
+ *
+ * PROTOCOL (the contract the backend implements)
+ *
+ * Module -> plugin, written once, right after fork:
+ *     "auth <ulen> <plen>\n" <ulen bytes user> <plen bytes password>
+ *   ulen/plen are decimal, no terminator follows the bytes. ulen = 0: keep the
+ *   user from the peer file/options. plen = 0: we supply no password (pppd's
+ *   own secrets files are used, as if this plugin were absent). Limits: ulen
+ *   and plen <= 255, no NUL bytes (pppd keeps them as C strings). The plugin
+ *   reads this at the first phase change (the fd is only known after option
+ *   parsing), waiting at most 10 s; a missing or malformed header is fatal
+ *   (pppd exits with status 1, reported as `exit 1` without `dead`). A
+ *   ras-fd that is not an open fd is an option error (exit 2, no events). The
+ *   password reaches pppd only through pap_passwd_hook/chap_passwd_hook: never
+ *   through its command line, environment or a file. Nothing else is read.
+ *
+ * Plugin -> module: one ASCII line per event, '\n'-terminated, fields
+ * separated by one space, each line sent with a single non-blocking send():
+ *     pid <pid>                 first line; again (new pid) if pppd detaches
+ *     device <devnam>           device known or changed; rest of line, control
+ *                               chars and spaces replaced by '?'
+ *     phase <n>                 every phase change (PHASE_* numbers: DEAD 0,
+ *                               SERIALCONN 2, ESTABLISH 4, AUTHENTICATE 5,
+ *                               NETWORK 7, RUNNING 8, TERMINATE 9, DISCONNECT 10...)
+ *     auth-ok <proto>           OUR authentication to the peer succeeded /
+ *     auth-fail <proto>         failed; proto: pap|chap|mschap|mschap-v2|eap.
+ *                               Seen from the peer's PAP Ack/Nak, CHAP or EAP
+ *                               Success/Failure; repeated only if the result
+ *                               changes within one link. MS-CHAPv2: pppd may
+ *                               still reject a Success whose authenticator
+ *                               response is wrong; `dead 19` then follows.
+ *     auth-up                   pppd's auth_up_notifier (network phase entered)
+ *     ip-up <ifname> <local-ip> <remote-ip>
+ *     ip-down
+ *     link-down                 LCP went down after having been up (pppd's
+ *                               link_down(); also derived from the phase
+ *                               change into ESTABLISH, as pppd's notifier only
+ *                               fires when the peer authenticated to us)
+ *     signal <n>                pppd received signal n
+ *     dead <status>             at PHASE_DEAD: pppd's `status` global, the TRUE
+ *                               termination reason (EXIT_* number); the exit
+ *                               code is often overwritten with 16
+ *     exit <code>               pppd is exiting with this code (last line)
+ * Run pppd with `nodetach`; if it detaches, the parent sends `pid <child>`
+ * and exits 0 while the child carries on.
+ *
+ * Observed (pppd 2.4.9 client, pty link; pid/device lines omitted):
+ *   up:            phase 2, 4, 5, auth-ok pap, auth-up, phase 7, 8,
+ *                  ip-up ppp0 10.0.0.2 10.0.0.1
+ *   we hang up:    signal 15, phase 9, ip-down, phase 7, link-down, phase 4,
+ *                  10, 0, dead 5, exit 5
+ *   peer hangs up: ip-down, phase 7, link-down, phase 4, 10, 0, dead 0, exit 16
+ *   line dropped:  ip-down, phase 7, link-down, phase 4, 10, 0, dead 16, exit 16
+ *   peer silent:   (lcp-echo) phase 9, ip-down, phase 7, link-down, phase 4,
+ *                  10, 0, dead 15, exit 16
+ *   bad password:  phase 2, 4, 5, auth-fail chap, phase 9, link-down, phase 4,
+ *                  10, 0, dead 19, exit 19 (exit 16 with PAP)
+ * So: judge the outcome by `dead`, never by `exit`.
+ *
+ * If pppd exits before its first phase change (option error 2, no kernel
+ * PPP 4, ...) there may be no events at all: rely on the wait status then.
+ * The module must ignore unknown event names (future additions) and a last
+ * line without '\n' (a send that could only be partly made). If the module
+ * stops reading, events are dropped rather than blocking pppd; a failed or
+ * partial send closes the channel for good. EOF on the channel means pppd
+ * (and every process that could hold the socket) is gone: the socket is
+ * close-on-exec and closed in pppd's forked children.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pppd.h"
+#include "fsm.h"
+#include "lcp.h"
+#include "ipcp.h"
+#include "upap.h"
+#include "chap-new.h"
+
+#ifndef PPP_EAP
+#define PPP_EAP 0xc227
+#endif
+#define EAP_CODE_SUCCESS 3 /* RFC 3748; eap.h drags in more than we need */
+#define EAP_CODE_FAILURE 4
+
+#define HEADER_MAX 40          /* "auth 255 255\n" fits many times over */
+#define HEADER_TIMEOUT_MS 10000
+
+char pppd_version[] = VERSION;
+
+enum chan_state { CHAN_UNOPENED, CHAN_OPEN, CHAN_CLOSED };
+
+static int ras_fd = -1;                       /* set by the ras-fd option */
+static volatile sig_atomic_t chan = CHAN_UNOPENED;
+static char ras_user[MAXNAMELEN];
+static char ras_pass[MAXSECRETLEN];
+static size_t ras_ulen, ras_plen;
+static char sent_dev[MAXPATHLEN];             /* last device reported */
+static int auth_result;                       /* 0 none, 1 ok, -1 fail (this link) */
+static int last_phase = -1;
+static int link_down_sent;                    /* for this link */
+
+/*
+ * ras-fd N: checked while options are parsed, so a wrong fd is an option
+ * error (exit 2) at once instead of a pppd that runs unobserved.
+ */
+static int set_ras_fd(char **argv)
+{
+	int fd;
+
+	if (!int_option(*argv, &fd) || fd < 0) {
+		option_error("ras-fd: bad file descriptor number %s", *argv);
+		return 0;
+	}
+	/* Scripts pppd execs must not hold the socket: the module waits for EOF. */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		option_error("ras-fd %d: %m", fd);
+		return 0;
+	}
+	ras_fd = fd;
+	return 1;
+}
+
+static option_t ras_options[] = {
+	{ .name = "ras-fd", .type = o_special, .addr = (void *)set_ras_fd,
+	  .description = "fd of the ras control socket" },
+	{ .name = NULL }
+};
+
+/* ---- sending events ------------------------------------------------- */
+
+/*
+ * Send one whole line or give up on the channel. Async-signal-safe (it runs
+ * from pppd's signal handlers via sigreceived): no stdio, no logging.
+ * MSG_DONTWAIT: a module that stops reading must never stall pppd.
+ * MSG_NOSIGNAL: a vanished module must never raise SIGPIPE.
+ */
+static void send_line(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (chan != CHAN_OPEN)
+		return;
+	do
+		n = send(ras_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ENOTSOCK) {   /* a pipe, e.g. when debugging */
+		do
+			n = write(ras_fd, buf, len);
+		while (n < 0 && errno == EINTR);
+	}
+	if (n != (ssize_t)len) {
+		/* A torn or lost line: stop, so the stream never carries garbage. */
+		chan = CHAN_CLOSED;
+		close(ras_fd);
+	}
+}
+
+static void emit(const char *fmt, ...)
+{
+	char buf[MAXPATHLEN + 64];
+	va_list ap;
+	int n;
+
+	if (chan != CHAN_OPEN)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) - 1)
+		return;                     /* cannot happen with our formats */
+	dbglog("ras: %s", buf);
+	buf[n++] = '\n';
+	send_line(buf, (size_t)n);
+	if (chan == CHAN_CLOSED)
+		dbglog("ras: control channel lost, events dropped from now on");
+}
+
+/* "name <n>\n" without stdio, for signal context. */
+static void emit_num_safe(const char *name, long v)
+{
+	char buf[48], digits[24];
+	size_t len = 0, nd = 0;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	while (*name && len < 20)
+		buf[len++] = *name++;
+	buf[len++] = ' ';
+	if (v < 0)
+		buf[len++] = '-';
+	do {
+		digits[nd++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (nd)
+		buf[len++] = digits[--nd];
+	buf[len++] = '\n';
+	send_line(buf, len);
+}
+
+/* ---- reading the auth header ---------------------------------------- */
+
+static int ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000
+	   + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
+/* Read exactly len bytes before the deadline; 0 on success. */
+static int read_exact(char *buf, size_t len, const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = ras_fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+	int r;
+
+	while (got < len) {
+		r = poll(&pfd, 1, ms_left(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;              /* error or timeout */
+		n = read(ras_fd, buf + got, len - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -1;              /* error or EOF */
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Strict decimal field ending at `end`; -1 if malformed or > limit. */
+static long parse_len(const char *s, char **end, long limit)
+{
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(s, end, 10);
+	if (errno || v > limit)
+		return -1;
+	return v;
+}
+
+/* Header line, byte by byte so nothing after '\n' is consumed. */
+static int read_header(long *ulen, long *plen, const struct timespec *dl)
+{
+	char line[HEADER_MAX + 1], *p;
+	size_t i = 0;
+
+	for (;;) {
+		if (i == HEADER_MAX || read_exact(&line[i], 1, dl) < 0)
+			return -1;
+		if (line[i] == '\n')
+			break;
+		i++;
+	}
+	line[i] = '\0';
+	if (strncmp(line, "auth ", 5) != 0)
+		return -1;
+	*ulen = parse_len(line + 5, &p, MAXNAMELEN - 1);
+	if (*ulen < 0 || *p != ' ')
+		return -1;
+	*plen = parse_len(p + 1, &p, MAXSECRETLEN - 1);
+	if (*plen < 0 || *p != '\0')
+		return -1;
+	return 0;
+}
+
+static int read_auth(void)
+{
+	struct timespec dl;
+	long ulen, plen;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += HEADER_TIMEOUT_MS / 1000;
+	if (read_header(&ulen, &plen, &dl) < 0)
+		return -1;
+	if (read_exact(ras_user, (size_t)ulen, &dl) < 0
+	    || read_exact(ras_pass, (size_t)plen, &dl) < 0)
+		return -1;
+	/* pppd handles names and secrets as C strings: a NUL would truncate. */
+	if (memchr(ras_user, 0, (size_t)ulen) || memchr(ras_pass, 0, (size_t)plen))
+		return -1;
+	ras_ulen = (size_t)ulen;
+	ras_plen = (size_t)plen;
+	return 0;
+}
+
+static void wipe_secrets(void)
+{
+	explicit_bzero(ras_pass, sizeof(ras_pass));
+	explicit_bzero(ras_user, sizeof(ras_user));
+	ras_plen = ras_ulen = 0;
+}
+
+/* ---- secrets hooks (installed only when we hold a password) ---------- */
+
+/* Also asked with passwd == NULL: "could you supply one?" */
+static int ras_pap_passwd(char *u, char *passwd)
+{
+	if (ras_ulen && u)
+		strlcpy(u, ras_user, MAXNAMELEN);
+	if (passwd)
+		strlcpy(passwd, ras_pass, MAXSECRETLEN);
+	return 1;
+}
+
+static int ras_chap_passwd(char *u, char *passwd)
+{
+	(void)u;  /* pppd passes its global `user`, already overridden */
+	strlcpy(passwd, ras_pass, MAXSECRETLEN);
+	return 0;
+}
+
+/*
+ * pppd asks this both "can we authenticate ourselves with CHAP?" (client)
+ * and "can we verify the peer?" (server, only with `auth`). Saying yes is
+ * what the client needs; on the server side it merely moves a missing-secret
+ * failure from startup to the CHAP exchange, where pppd still verifies the
+ * peer against chap-secrets. pap_check_hook is deliberately not installed:
+ * pppd consults it only for verifying the peer; the client-side PAP question
+ * goes to pap_passwd_hook with passwd == NULL.
+ */
+static int ras_chap_check(void)
+{
+	return 1;
+}
+
+static void install_secret_hooks(void)
+{
+	if (ras_ulen) {
+		/* CHAP responds with the global `user`; set it before LCP starts. */
+		strlcpy(user, ras_user, MAXNAMELEN);
+	}
+	if (!ras_plen)
+		return;     /* no password from us: pppd uses its secrets files */
+	pap_passwd_hook = ras_pap_passwd;
+	chap_passwd_hook = ras_chap_passwd;
+	chap_check_hook = ras_chap_check;
+}
+
+/* ---- channel life ----------------------------------------------------- */
+
+/* Claim the socket and announce ourselves; 0 if the channel is usable. */
+static int chan_claim(void)
+{
+	if (chan != CHAN_UNOPENED)
+		return -1;
+	chan = CHAN_CLOSED;
+	if (ras_fd < 0) {
+		notice("ras: plugin loaded without ras-fd; inactive");
+		return -1;
+	}
+	chan = CHAN_OPEN;
+	emit("pid %d", (int)getpid());
+	return 0;
+}
+
+/* First phase change: the channel, then the secrets, before LCP starts. */
+static void chan_open(void)
+{
+	if (chan_claim() < 0)
+		return;
+	if (read_auth() < 0) {
+		wipe_secrets();
+		fatal("ras: no valid auth header on ras-fd %d", ras_fd);
+	}
+	install_secret_hooks();
+}
+
+static void report_device(void)
+{
+	char dev[MAXPATHLEN];
+	size_t i;
+
+	if (!devnam[0] || strcmp(devnam, sent_dev) == 0)
+		return;
+	strlcpy(sent_dev, devnam, sizeof(sent_dev));
+	strlcpy(dev, devnam, sizeof(dev));
+	for (i = 0; dev[i]; i++)
+		if ((unsigned char)dev[i] <= ' ' || dev[i] == 0x7f)
+			dev[i] = '?';
+	emit("device %s", dev);
+}
+
+/* ---- notifiers ---------------------------------------------------------- */
+
+/*
+ * pppd's link_down_notifier fires only if the peer authenticated to us, so a
+ * client never hears it. link_down() always ends by entering ESTABLISH from
+ * a later phase: that transition is the link-down on every side.
+ */
+static void report_link_down(void)
+{
+	if (!link_down_sent)
+		emit("link-down");
+	link_down_sent = 1;
+}
+
+static void on_phase(void *arg, int p)
+{
+	(void)arg;
+	chan_open();
+	report_device();
+	if (p == PHASE_ESTABLISH && last_phase > PHASE_ESTABLISH)
+		report_link_down();
+	if (p == PHASE_SERIALCONN || p == PHASE_ESTABLISH) {
+		auth_result = 0;            /* a new link: report afresh */
+		link_down_sent = 0;
+	}
+	last_phase = p;
+	emit("phase %d", p);
+	if (p == PHASE_DEAD)
+		emit("dead %d", (int)status);   /* the exit code may lie later */
+}
+
+static void on_pidchange(void *arg, int pid)
+{
+	(void)arg;
+	emit("pid %d", pid);
+}
+
+/* Runs inside pppd's signal handler. */
+static void on_signal(void *arg, int sig)
+{
+	int saved = errno;
+
+	(void)arg;
+	emit_num_safe("signal", sig);
+	errno = saved;
+}
+
+static void on_auth_up(void *arg, int unused)
+{
+	(void)arg;
+	(void)unused;
+	emit("auth-up");
+}
+
+static void on_ip_up(void *arg, int unused)
+{
+	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
+	u_int32_t our = ipcp_gotoptions[0].ouraddr;
+	u_int32_t his = ipcp_hisoptions[0].hisaddr;
+
+	(void)arg;
+	(void)unused;
+	inet_ntop(AF_INET, &our, local, sizeof(local));
+	inet_ntop(AF_INET, &his, remote, sizeof(remote));
+	emit("ip-up %s %s %s", ifname, local, remote);
+}
+
+static void on_ip_down(void *arg, int unused)
+{
+	(void)arg;
+	(void)unused;
+	emit("ip-down");
+}
+
+static void on_link_down(void *arg, int unused)
+{
+	(void)arg;
+	(void)unused;
+	report_link_down();
+}
+
+static void on_exit_notify(void *arg, int code)
+{
+	(void)arg;
+	chan_claim();   /* dying before any phase change: still say why */
+	emit("exit %d", code);
+	wipe_secrets();
+}
+
+/* A forked child (script runner, charshunt) must not write or hold events. */
+static void on_fork(void *arg, int unused)
+{
+	(void)arg;
+	(void)unused;
+	if (chan == CHAN_OPEN)
+		close(ras_fd);
+	chan = CHAN_CLOSED;
+	wipe_secrets();
+}
+
+/* ---- watching our own authentication ------------------------------------ */
+
+static const char *chap_flavor(void)
+{
+	switch (lcp_hisoptions[0].chap_mdtype) {
+	case MDTYPE_MICROSOFT_V2: return "mschap-v2";
+	case MDTYPE_MICROSOFT:    return "mschap";
+	default:                  return "chap";
+	}
+}
+
+static void report_auth(int ok, const char *proto)
+{
+	int r = ok ? 1 : -1;
+
+	if (r == auth_result)
+		return;                     /* retransmitted Ack/Success */
+	auth_result = r;
+	emit("%s %s", ok ? "auth-ok" : "auth-fail", proto);
+}
+
+/*
+ * Packets as received: address, control, protocol (2), then code. Only the
+ * authenticator sends Ack/Nak/Success/Failure, so seeing one means the peer
+ * judged OUR credentials; we also require that the peer asked us for that
+ * protocol in LCP.
+ */
+static void on_recv(unsigned char *pkt, int len)
+{
+	lcp_options *ho = &lcp_hisoptions[0];
+	int proto, code;
+
+	if (len < 5 || lcp_fsm[0].state != OPENED)
+		return;
+	proto = (pkt[2] << 8) | pkt[3];
+	code = pkt[4];
+	if (proto == PPP_PAP && ho->neg_upap) {
+		if (code == UPAP_AUTHACK || code == UPAP_AUTHNAK)
+			report_auth(code == UPAP_AUTHACK, "pap");
+	} else if (proto == PPP_CHAP && ho->neg_chap) {
+		if (code == CHAP_SUCCESS || code == CHAP_FAILURE)
+			report_auth(code == CHAP_SUCCESS, chap_flavor());
+	} else if (proto == PPP_EAP && ho->neg_eap) {
+		if (code == EAP_CODE_SUCCESS || code == EAP_CODE_FAILURE)
+			report_auth(code == EAP_CODE_SUCCESS, "eap");
+	}
+}
+
+void plugin_init(void)
+{
+	add_options(ras_options);
+	add_notifier(&phasechange, on_phase, NULL);
+	add_notifier(&pidchange, on_pidchange, NULL);
+	add_notifier(&sigreceived, on_signal, NULL);
+	add_notifier(&auth_up_notifier, on_auth_up, NULL);
+	add_notifier(&ip_up_notifier, on_ip_up, NULL);
+	add_notifier(&ip_down_notifier, on_ip_down, NULL);
+	add_notifier(&link_down_notifier, on_link_down, NULL);
+	add_notifier(&exitnotify, on_exit_notify, NULL);
+	add_notifier(&fork_notifier, on_fork, NULL);
+	snoop_recv_hook = on_recv;
+}
