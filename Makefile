@@ -28,7 +28,7 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps demo test lint spec check check-valgrind check-asan check-tsan \
+.PHONY: all deps demo test lint spec rock-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 all: $(BUILD)/ras.so
@@ -63,7 +63,7 @@ spec: all
 	@sh mk/deps.sh test
 	$(BUSTED) $(SPECS)
 
-test: all lint spec
+test: all lint spec rock-check
 
 check: check-valgrind check-asan check-tsan
 
@@ -90,3 +90,11 @@ clean:
 	rm -rf $(BUILD)
 
 -include mk/windows.mk
+
+# `luarocks make` of the rockspec, offline into a private tree, then a dial.
+ROCKSPEC := rockspec/ras-0.1.0-1.rockspec
+rock-check:
+	@sh mk/deps.sh test
+	rm -rf $(BUILD)/rocktree
+	luarocks --lua-version=5.4 --tree $(BUILD)/rocktree make $(ROCKSPEC) >/dev/null
+	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua

@@ -126,7 +126,8 @@ local function memory()
   collectgarbage()
   local lua_bytes = (collectgarbage("count") - lua_before) * 1024 / n
   local rss_bytes = (rss_kib() - rss_before) * 1024 / n
-  line("bytes per live connection", string.format("%.0f (Lua heap %.0f)", math.max(rss_bytes, lua_bytes), lua_bytes), "-")
+  line("bytes per live connection",
+       string.format("%.0f (Lua heap %.0f)", math.max(rss_bytes, lua_bytes), lua_bytes), "-")
   for i = 1, n do live[i]:hangup() end
 end
 

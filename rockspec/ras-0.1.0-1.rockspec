@@ -1,0 +1,38 @@
+rockspec_format = "3.0"
+package = "ras"
+version = "0.1.0-1"
+source = {
+   url = "git+file:///dev/null",  -- built from a checkout with `luarocks make`
+}
+description = {
+   summary = "Scriptable Remote Access (RAS) connections for Lua 5.4",
+   detailed = [[
+Dial, watch, script and hang up Remote Access connections (RasDial and friends
+on Windows, pppd on Linux, and a simulator everywhere), with every connection
+state change delivered to Lua as a callback, a coroutine resume or an iterator.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4",
+}
+build = {
+   type = "builtin",
+   modules = {
+      ras = {
+         sources = {
+            "src/ras.c", "src/queue.c", "src/states.c", "src/backend_sim.c",
+            "src/os_posix.c", "src/os_win32.c",
+         },
+         incdirs = { "src" },
+      },
+   },
+   platforms = {
+      unix = {
+         modules = { ras = { libraries = { "pthread", "m" } } },
+      },
+      windows = {
+         modules = { ras = { libraries = { "rasapi32" } } },
+      },
+   },
+}
