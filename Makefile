@@ -28,7 +28,7 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps demo test lint spec rock-check check check-valgrind check-asan check-tsan \
+.PHONY: all deps demo test lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 all: $(BUILD)/ras.so
@@ -63,7 +63,7 @@ spec: all
 	@sh mk/deps.sh test
 	$(BUSTED) $(SPECS)
 
-test: all lint spec rock-check
+test: all lint spec rock-check embed-check
 
 check: check-valgrind check-asan check-tsan
 
@@ -91,10 +91,20 @@ clean:
 
 -include mk/windows.mk
 
+# A host program that links Lua and the module statically (embedding).
+$(BUILD)/embed-host: examples/embed/host.c $(RAS_SRC) $(RAS_HDR) | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 $(WARN) $(CFLAGS) $(LUA_CFLAGS) -o $@ examples/embed/host.c $(RAS_SRC) \
+		-Wl,-Bstatic -llua5.4 -Wl,-Bdynamic $(LDLIBS) -ldl
+
+embed-check: $(BUILD)/embed-host
+	LUA_CPATH="/nonexistent/?.so" $(BUILD)/embed-host spec/support/smoke.lua "linked statically"
+
 # `luarocks make` of the rockspec, offline into a private tree, then a dial.
 ROCKSPEC := rockspec/ras-0.1.0-1.rockspec
 rock-check:
 	@sh mk/deps.sh test
 	rm -rf $(BUILD)/rocktree
 	luarocks --lua-version=5.4 --tree $(BUILD)/rocktree make $(ROCKSPEC) >/dev/null
-	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua
+	rm -f ras.so  # luarocks builds in the checkout
+	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua "installed by luarocks"

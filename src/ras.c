@@ -215,7 +215,7 @@ static lconn *check_conn(lua_State *L, int arg) {
   return luaL_checkudata(L, arg, CONNECTION_MT);
 }
 
-static int is_open(const lconn *c) { return c->call && c->ctx->state; }
+static int is_open(const lconn *c) { return c->ctx && c->call && c->ctx->state; }
 
 /* Pushes the context's weak table of connection objects. */
 static void push_registry_of(lua_State *L, int ctx_index) {
@@ -933,21 +933,19 @@ static int m_now(lua_State *L) {
   return 1;
 }
 
-static const ras_backend *const *all_backends(void) {
-  static const ras_backend *list[8];
-  if (!list[0]) {
-    int n = 0;
-    for (int i = 0; os_backends[i] && n < 6; i++) list[n++] = os_backends[i];
-    list[n] = &ras_backend_sim;
-  }
-  return list;
+/* The platform's backends, then the simulator; NULL past the end. */
+static const ras_backend *backend_at(int i) {
+  int n = 0;
+  while (os_backends[n]) n++;
+  if (i < n) return os_backends[i];
+  return i == n ? &ras_backend_sim : NULL;
 }
 
 static int m_backends(lua_State *L) {
-  const ras_backend *const *list = all_backends();
+  const ras_backend *be;
   lua_newtable(L);
-  for (int i = 0; list[i]; i++) {
-    lua_pushstring(L, list[i]->name);
+  for (int i = 0; (be = backend_at(i)) != NULL; i++) {
+    lua_pushstring(L, be->name);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
@@ -957,20 +955,20 @@ static void push_context(lua_State *L, const ras_backend *be, void *state);
 
 static int m_open(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  const ras_backend *const *list = all_backends();
+  const ras_backend *be;
   ras_error err;
   void *state;
-  int i;
+  int i = 0;
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  for (i = 0; list[i] && strcmp(list[i]->name, name) != 0; i++) {}
-  if (!list[i]) {
+  while ((be = backend_at(i)) != NULL && strcmp(be->name, name) != 0) i++;
+  if (!be) {
     lua_pushfstring(L, "unknown or unavailable backend '%s'", name);
     return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
   }
-  state = list[i]->open(L, lua_isnil(L, 2) ? 0 : 2, &err);
+  state = be->open(L, lua_isnil(L, 2) ? 0 : 2, &err);
   if (!state) return push_error(L, &err);
-  push_context(L, list[i], state);
+  push_context(L, be, state);
   return 1;
 }
 
@@ -1043,14 +1041,10 @@ static void create_metatables(lua_State *L) {
 
 /* The default context: the platform's backend, else the simulator. */
 static void *open_default(lua_State *L, const ras_backend **be) {
-  const ras_backend *const *list = all_backends();
   ras_error err;
-  for (int i = 0; list[i]; i++) {
-    void *state = list[i]->open(L, 0, &err);
-    if (state) {
-      *be = list[i];
-      return state;
-    }
+  for (int i = 0; (*be = backend_at(i)) != NULL; i++) {
+    void *state = (*be)->open(L, 0, &err);
+    if (state) return state;
   }
   luaL_error(L, "ras: no backend could be opened: %s", err.message);
   return NULL;

@@ -6,4 +6,4 @@ local last
 for ev in conn:states() do last = ev.state end
 assert(last == "Connected", "smoke dial ended in " .. tostring(last))
 assert(conn:hangup())
-print("smoke: " .. package.searchpath("ras", package.cpath) .. " dials to Connected")
+print("smoke: ras " .. ras._VERSION .. " (" .. (arg and arg[1] or "loaded") .. ") dials to Connected")
