@@ -31,7 +31,12 @@ export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 .PHONY: all deps demo test lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
-all: $(BUILD)/ras.so
+UNAME := $(shell uname -s)
+ifeq ($(UNAME),Linux)
+PLUGIN := $(BUILD)/ras_pppd.so
+endif
+
+all: $(BUILD)/ras.so $(PLUGIN)
 
 deps:
 	@sh mk/deps.sh build
@@ -89,6 +94,7 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 
+include mk/pppd.mk
 -include mk/windows.mk
 
 # A host program that links Lua and the module statically (embedding).
