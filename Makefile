@@ -20,7 +20,7 @@ LDLIBS := -lpthread -lm
 
 # Platform-neutral files, plus each platform's files (empty elsewhere).
 RAS_SRC := src/ras.c src/queue.c src/states.c src/backend_sim.c \
-	src/os_posix.c src/os_win32.c
+	src/backend_pppd.c src/os_posix.c src/os_win32.c
 RAS_HDR := $(wildcard src/*.h)
 
 BUSTED := $(LUA) /usr/bin/busted

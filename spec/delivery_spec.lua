@@ -44,7 +44,7 @@ describe("delivery", function()
     local co = coroutine.create(function(_, ev)
       while true do
         got[#got + 1] = ev.state
-        if ev.state == "AuthNotify" then return end
+        if ev.state == "Authenticate" then return end
         _, ev = coroutine.yield()
       end
     end)
@@ -52,7 +52,7 @@ describe("delivery", function()
     local all = fixture.collect(conn)
     assert.are.equal("dead", coroutine.status(co))
     assert.are.same({ "OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected",
-                      "AllDevicesConnected", "Authenticate", "AuthNotify" }, got)
+                      "AllDevicesConnected", "Authenticate" }, got)
     assert.are.equal("Connected", all[#all])
     conn:hangup()
   end)
@@ -64,7 +64,7 @@ describe("delivery", function()
       for _ in conn:states() do n = n + 1 end
       return n
     end)
-    assert.are.equal(11, co())
+    assert.are.equal(#fixture.connected_states, co())
     conn:hangup()
   end)
 
@@ -123,7 +123,7 @@ describe("delivery", function()
     local rest = fixture.collect(conn)
     assert.are.equal("DeviceConnected", rest[1])
     assert.are.equal("Connected", rest[#rest])
-    assert.are.equal(11, calls)
+    assert.are.equal(#fixture.connected_states, calls)
     conn:hangup()
   end)
 

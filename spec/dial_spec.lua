@@ -2,11 +2,6 @@
 -- connection object's fields.
 local fixture = require "support.fixture"
 
-local default_states = {
-  "OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected",
-  "AllDevicesConnected", "Authenticate", "AuthNotify", "Authenticated",
-  "AuthProject", "Projected", "Connected",
-}
 
 describe("dial", function()
   local ctx
@@ -14,7 +9,7 @@ describe("dial", function()
 
   it("reaches Connected through the running states in order", function()
     local conn = assert(fixture.dial(ctx, "ok"))
-    assert.are.same(default_states, fixture.collect(conn))
+    assert.are.same(fixture.connected_states, fixture.collect(conn))
     assert.is_true(conn:hangup())
   end)
 
@@ -59,7 +54,8 @@ describe("dial", function()
       local ev = assert(conn:wait(5))
       assert.are.equal("Disconnected", ev.state)
       assert.are.equal(code, ev.error)
-      assert.are.equal(ctx.error_message(code), ev.message)
+      local text = ctx.error_message(code)   -- a backend may add its detail
+      assert.are.equal(text, ev.message:sub(1, #text))
       assert.is_true(conn:hangup())
     end)
   end

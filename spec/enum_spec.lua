@@ -25,14 +25,7 @@ end)
 
 describe("connections dialled by another program", function()
   local ctx
-  before_each(function()
-    if not fixture.supports("foreign") then return end
-    if fixture.backend == "sim" then
-      ctx = fixture.context { established = { "ok" } }
-    else
-      ctx = fixture.context()
-    end
-  end)
+  before_each(function() ctx = fixture.foreign_context() end)
 
   it("are listed with their entry, and status works on them", function()
     if not ctx then return pending("no foreign connections here") end

@@ -64,7 +64,7 @@ describe("passwords", function()
   end)
 
   it("stay out of connections() and entries()", function()
-    local conn = assert(fixture.dial(ctx, "slow_hangup", { password = SECRET }))
+    local conn = assert(fixture.dial(ctx, "open", { password = SECRET }))
     conn:wait(5)
     for _, c in ipairs(ctx.connections()) do
       assert_clean(tostring(c), "listed connection")

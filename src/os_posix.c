@@ -182,6 +182,11 @@ void *os_wakeup_handle(os_wakeup *w) { (void)w; return NULL; }
 
 /* backends of this platform */
 
+#ifdef __linux__
+extern const struct ras_backend ras_backend_pppd;
+const struct ras_backend *const os_backends[] = { &ras_backend_pppd, NULL };
+#else
 const struct ras_backend *const os_backends[] = { NULL };
+#endif
 
 #endif /* !_WIN32 */

@@ -394,13 +394,15 @@ static void chan_open(void)
 
 static void report_device(void)
 {
+	/* With `pty` (or `notty`) devnam stays empty: the link is the pty. */
+	const char *name = devnam[0] ? devnam : ppp_devnam;
 	char dev[MAXPATHLEN];
 	size_t i;
 
-	if (!devnam[0] || strcmp(devnam, sent_dev) == 0)
+	if (!name[0] || strcmp(name, sent_dev) == 0)
 		return;
-	strlcpy(sent_dev, devnam, sizeof(sent_dev));
-	strlcpy(dev, devnam, sizeof(dev));
+	strlcpy(sent_dev, name, sizeof(sent_dev));
+	strlcpy(dev, name, sizeof(dev));
 	for (i = 0; dev[i]; i++)
 		if ((unsigned char)dev[i] <= ' ' || dev[i] == 0x7f)
 			dev[i] = '?';

@@ -25,6 +25,7 @@ local sim_entries = {
   drop = { step = 0.002, drop_after = 0.05 },
   slow_hangup = { step = 0.002, hangup_delay = 0.1 },
   never = { step = 60 },
+  open = { step = 0.002 },
 }
 
 -- The rasapi32 test double picks its scenario from the entry name.
@@ -33,6 +34,15 @@ local win32_entries = {
   noanswer = "noanswer;step=2", callback = "callback;step=2",
   expired = "expired;step=2", drop = "ok;step=2;drop_after=50",
   slow_hangup = "ok;step=2;hangup_delay=100", never = "ok;step=60000",
+  open = "ok;step=2",
+}
+
+-- pppd: peer files of the sandbox (spec/pppd/sandbox makes /etc/ppp and /run
+-- private); each dial starts its own server through pppd's `pty` option.
+local pppd_entries = {
+  ok = "ras-pap", authfail = "ras-pap", chap = "ras-chap",
+  mschap = "ras-mschap-v2", noanswer = "ras-noanswer", never = "ras-never",
+  drop = "ras-drop", open = "ras-open",
 }
 
 local capabilities = {
@@ -40,6 +50,98 @@ local capabilities = {
           busy = true, noanswer = true, never = true, foreign = true },
   win32 = { callback = true, expired = true, drop = true, slow_hangup = true,
             busy = true, noanswer = true, never = true, foreign = true },
+  pppd = { noanswer = true, never = true, drop = true, foreign = true },
+}
+
+-- The states a dial of scenario "ok" reports, in order.
+local connected_states = {
+  sim = { "OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected",
+          "AllDevicesConnected", "Authenticate", "AuthNotify", "Authenticated",
+          "AuthProject", "Projected", "Connected" },
+  pppd = { "OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected",
+           "AllDevicesConnected", "Authenticate", "Authenticated", "AuthProject",
+           "Projected", "Connected" },
+}
+connected_states.win32 = connected_states.sim
+fixture.connected_states = connected_states[fixture.backend] or connected_states.sim
+
+local function sh(command)
+  local f = assert(io.popen(command .. " 2>&1"))
+  local out = f:read("a")
+  local ok = f:close()
+  return ok, out
+end
+fixture.sh = sh
+
+local function write_file(path, text, mode)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  if mode then assert(sh("chmod " .. mode .. " " .. path)) end
+end
+
+local pppd_ready = false
+local function prepare_pppd()
+  if pppd_ready then return end
+  assert(os.getenv("RAS_SANDBOX"), "the pppd specs run inside spec/pppd/sandbox only")
+  local server = (os.getenv("RAS_REPO") or ".") .. "/spec/pppd/pty-server"
+  local common = "local noipv6 noccp noauth nodefaultroute noipdefault lcp-restart 1\n" ..
+                 "remotename server\nlcp-echo-interval 1\nlcp-echo-failure 3\n"
+  local function served(args) return 'pty "' .. server .. " " .. args .. '"\n' .. common end
+  local peers = {
+    ["ras-pap"] = served("pap"),
+    ["ras-chap"] = served("chap"),
+    ["ras-mschap-v2"] = served("mschap-v2"),
+    ["ras-drop"] = served("pap 1 maxconnect 1"),
+    ["ras-open"] = served("none"),
+    ["ras-noanswer"] = 'pty "exec cat >/dev/null"\nconnect /bin/false\n' .. common,
+    ["ras-never"] = 'pty "exec cat >/dev/null"\nlcp-max-configure 1000\n' .. common,
+  }
+  assert(sh("mkdir -p /etc/ppp/peers /run/ras-test"))
+  write_file("/run/ras-test/server-secrets", '"user" "server" "right" *\n', "600")
+  for name, text in pairs(peers) do write_file("/etc/ppp/peers/" .. name, text) end
+  pppd_ready = true
+end
+
+-- Ends every pppd of the sandbox and waits until they are gone.
+function fixture.stop_all_pppd()
+  sh("pkill -TERM -x pppd")
+  for _ = 1, 100 do
+    if not sh("pgrep -x pppd >/dev/null") then return end
+    sh("sleep 0.05")
+  end
+  sh("pkill -KILL -x pppd")
+end
+
+-- A pppd that another program started: no plugin, found by its pid file.
+local function start_pppd_foreign()
+  prepare_pppd()
+  assert(sh("pppd call ras-open user nobody"))
+  for _ = 1, 100 do
+    local ok = sh("ls /run/ppp*.pid >/dev/null 2>&1 && pgrep -f 'pppd call ras-open'")
+    if ok then return end
+    sh("sleep 0.1")
+  end
+  error("the foreign pppd did not come up")
+end
+
+-- The rasapi32 double keeps its connections in this process, so a
+-- connection "dialled by another program" is one the fixture dials through
+-- a context of its own: the context under test did not dial it and finds it
+-- only by enumeration, as it would find another program's. One at a time.
+local win32_dialler, win32_foreign
+local function ensure_win32_foreign()
+  if win32_foreign and win32_foreign:status() then return end
+  win32_dialler = win32_dialler or assert(ras.open("win32"))
+  win32_foreign = assert(win32_dialler.dial { entry = "ok;step=0" })
+  local ev = win32_foreign:wait(5)
+  assert(ev and ev.state == "Connected", "the foreign connection did not come up")
+end
+
+-- What a backend must set up before a spec may rely on a capability.
+local preparations = {
+  win32 = { foreign = ensure_win32_foreign },
+  pppd = { foreign = start_pppd_foreign },
 }
 
 function fixture.supports(what)
@@ -54,12 +156,28 @@ function fixture.context(options)
     options.entries = options.entries or sim_entries
     return assert(ras.open("sim", options))
   end
+  if fixture.backend == "pppd" then
+    prepare_pppd()
+    fixture.stop_all_pppd()  -- connections() sees the whole system: start clean
+  end
   return assert(ras.open(fixture.backend, options))
+end
+
+-- A context that finds one connection "dialled by another program", or nil
+-- where the backend cannot have one.
+function fixture.foreign_context()
+  if not fixture.supports("foreign") then return nil end
+  if fixture.backend == "sim" then return fixture.context { established = { "ok" } } end
+  local ctx = fixture.context()
+  local prepare = (preparations[fixture.backend] or {}).foreign
+  if prepare then prepare() end
+  return ctx
 end
 
 function fixture.entry(name)
   if fixture.backend == "sim" then return name end
   if fixture.backend == "win32" then return win32_entries[name] end
+  if fixture.backend == "pppd" and pppd_entries[name] then return pppd_entries[name] end
   error("no scenario '" .. name .. "' for backend " .. fixture.backend)
 end
 

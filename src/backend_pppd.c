@@ -1,0 +1,967 @@
+/*
+ * backend_pppd.c - Linux: connections are pppd processes.
+ *
+ * A dial runs `pppd call ENTRY nodetach plugin ras_pppd.so ras-fd 3` with
+ * one end of a socket pair as fd 3. Through it we hand the plugin the user
+ * name and password (so they never reach pppd's command line, environment
+ * or a file) and read back its events: phases, authentication results,
+ * ip-up/ip-down and the true termination reason (the protocol is described
+ * in pppd_plugin.c). One watcher thread per context reads every channel,
+ * maps the events onto RASCONNSTATE, reaps pppd and enforces the SIGKILL
+ * grace period of a hang-up.
+ *
+ * Connections started by other programs are found through pppd's pid files
+ * and watched through a pidfd.
+ */
+#ifdef __linux__
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+
+#include "backend.h"
+
+extern char **environ;
+
+#define KILL_GRACE 5.0            /* seconds between SIGTERM and SIGKILL */
+#define PLUGIN_MAX_SECRET 255     /* the plugin's limit for user and password */
+
+/* pppd's exit statuses (pppd(8)), the `dead` reasons of the plugin */
+enum {
+  EXIT_OK = 0, EXIT_FATAL = 1, EXIT_OPTION = 2, EXIT_NOT_ROOT = 3,
+  EXIT_NO_KERNEL = 4, EXIT_SIGNAL = 5, EXIT_LOCK = 6, EXIT_OPEN = 7,
+  EXIT_CONNECT = 8, EXIT_PTYCMD = 9, EXIT_NEGOTIATION = 10,
+  EXIT_PEER_AUTH = 11, EXIT_IDLE = 12, EXIT_CONNECT_TIME = 13,
+  EXIT_CALLBACK = 14, EXIT_PEER_DEAD = 15, EXIT_HANGUP = 16,
+  EXIT_LOOPBACK = 17, EXIT_INIT = 18, EXIT_AUTH_TOPEER = 19,
+  EXIT_TRAFFIC = 20, EXIT_CNID = 21
+};
+
+typedef struct pppd_ctx {
+  os_mutex *lock;
+  os_cond *cond;                  /* a call changed phase */
+  os_thread *watcher;
+  int wake[2];                    /* tells the watcher the call list changed */
+  int stopping;
+  char *pppd, *peers_dir, *plugin, *run_dir;
+  char **options;                 /* extra pppd words for every dial */
+  size_t noptions;
+  struct ras_call *calls;
+} pppd_ctx;
+
+enum phase {
+  DIALLING,   /* pppd runs, not yet up */
+  UP,         /* ip-up seen */
+  PAUSED,     /* pppd exited on an auth failure; resume dials again */
+  ENDED,      /* pppd exited by itself; the handle lives until hang-up */
+  GONE
+};
+
+struct ras_call {
+  pppd_ctx *pc;
+  struct ras_call *next;
+  ras_link *link;
+  pid_t pid;
+  int sock, pidfd;                /* -1 when closed */
+  int foreign, released, hangup_requested;
+  int by_name;                    /* `call ENTRY` rather than `file PATH` */
+  enum phase phase;
+  double kill_at;                 /* SIGKILL deadline; 0: none */
+  unsigned emitted;               /* running states already reported */
+  int state, error, dead_status, exit_status;
+  int auth_failed;                /* the peer refused our credentials */
+  int paused_states;
+  char line[512];
+  size_t linelen;
+  char entry[RAS_MAX_ENTRY + 1], peer_file[PATH_MAX];
+  char device[64], ifname[IF_NAMESIZE], local[64], remote[64];
+  char username[RAS_MAX_USER + RAS_MAX_DOMAIN + 2];
+  char password[RAS_MAX_PASSWORD + 1];
+  char number[RAS_MAX_NUMBER + 1], callback[RAS_MAX_NUMBER + 1];
+};
+
+/* ---------------------------------------------------------------------- */
+/* termination reasons                                                    */
+
+static const char *reason_text(int status) {
+  static const char *const texts[] = {
+    "pppd ended normally", "pppd hit a fatal error", "pppd option error",
+    "pppd must run as root", "no kernel PPP support (/dev/ppp)",
+    "pppd was stopped by a signal", "the serial port lock failed",
+    "the serial port could not be opened", "the connect script failed",
+    "the pty command failed", "PPP negotiation failed",
+    "the peer failed to authenticate itself", "the link was idle",
+    "the connect time limit was reached", "callback was negotiated",
+    "the peer stopped answering echo requests", "the modem hung up",
+    "a loopback was detected", "the init script failed",
+    "we failed to authenticate to the peer", "the traffic limit was reached",
+    "CNID authentication failed"
+  };
+  if (status >= 0 && status < (int)(sizeof texts / sizeof texts[0]))
+    return texts[status];
+  return "pppd ended";
+}
+
+/* The RAS error for pppd's termination reason. */
+static int reason_error(int status, int was_up) {
+  int dropped = was_up ? RAS_ERROR_REMOTE_DISCONNECTION : RAS_ERROR_PORT_DISCONNECTED;
+  switch (status) {
+  case EXIT_AUTH_TOPEER: case EXIT_PEER_AUTH: case EXIT_CNID:
+    return RAS_ERROR_AUTHENTICATION_FAILURE;
+  case EXIT_CONNECT: return RAS_ERROR_NO_ANSWER;
+  case EXIT_LOCK: case EXIT_OPEN: return RAS_ERROR_DEVICE_NOT_READY;
+  case EXIT_NEGOTIATION: return RAS_ERROR_PPP_LCP_TERMINATED;
+  case EXIT_PEER_DEAD: return was_up ? RAS_ERROR_REMOTE_DISCONNECTION : RAS_ERROR_PPP_TIMEOUT;
+  case EXIT_LOOPBACK: return 737;
+  case EXIT_OK: case EXIT_HANGUP: case EXIT_SIGNAL: case EXIT_IDLE:
+  case EXIT_CONNECT_TIME: case EXIT_TRAFFIC:
+    return dropped;
+  default: return RAS_ERROR_FROM_DEVICE;
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* events (pc lock held)                                                  */
+
+static void push(ras_call *c, int state, int error, int extended, const char *detail) {
+  ras_event ev = { state, error, extended, 1, os_now(), NULL };
+  c->state = state;
+  if (error) c->error = error;
+  if (!c->link) return;
+  if (detail) ev.detail = strdup(detail);
+  ras_link_push(c->link, &ev);
+}
+
+/* Reports a running state once per dial attempt. */
+static void reach(ras_call *c, int state) {
+  if (c->emitted & (1u << state)) return;
+  c->emitted |= 1u << state;
+  push(c, state, 0, 0, NULL);
+}
+
+static void set_phase(ras_call *c, enum phase phase) {
+  c->phase = phase;
+  os_cond_broadcast(c->pc->cond);
+}
+
+static void on_phase(ras_call *c, int phase) {
+  if (c->phase != DIALLING) return;   /* after ip-up only `dead` matters */
+  switch (phase) {
+  case 2: reach(c, RAS_PortOpened); reach(c, RAS_ConnectDevice); break;
+  case 4: reach(c, RAS_DeviceConnected); break;
+  case 5: reach(c, RAS_AllDevicesConnected); reach(c, RAS_Authenticate); break;
+  case 6: reach(c, RAS_PrepareForCallback); reach(c, RAS_WaitForCallback); break;
+  case 7: reach(c, RAS_AllDevicesConnected); reach(c, RAS_AuthProject); break;
+  default: break;
+  }
+}
+
+static void on_ip_up(ras_call *c, const char *args) {
+  if (sscanf(args, "%15s %63s %63s", c->ifname, c->local, c->remote) != 3) return;
+  reach(c, RAS_AuthProject);
+  reach(c, RAS_Projected);
+  push(c, RAS_Connected, 0, 0, NULL);
+  set_phase(c, UP);
+}
+
+static void on_line(ras_call *c, char *line) {
+  char *args = strchr(line, ' ');
+  if (args) *args++ = '\0';
+  else args = "";
+  if (strcmp(line, "phase") == 0) on_phase(c, atoi(args));
+  else if (strcmp(line, "auth-ok") == 0 && c->phase == DIALLING) {
+    reach(c, RAS_Authenticate);
+    reach(c, RAS_Authenticated);
+  } else if (strcmp(line, "auth-fail") == 0) c->auth_failed = 1;
+  else if (strcmp(line, "ip-up") == 0) on_ip_up(c, args);
+  else if (strcmp(line, "device") == 0) snprintf(c->device, sizeof c->device, "%s", args);
+  else if (strcmp(line, "pid") == 0) c->pid = atoi(args);
+  else if (strcmp(line, "dead") == 0) c->dead_status = atoi(args);
+  else if (strcmp(line, "exit") == 0) c->exit_status = atoi(args);
+}
+
+/* pppd is gone and reaped: how the connection ends. */
+static void on_exit_of_pppd(ras_call *c) {
+  int status = c->dead_status >= 0 ? c->dead_status : c->exit_status;
+  /* the peer may drop the line before pppd notices our failed login */
+  if (c->auth_failed && c->phase == DIALLING) status = EXIT_AUTH_TOPEER;
+  int was_up = c->phase == UP;
+  char detail[96];
+  if (c->hangup_requested) {
+    set_phase(c, GONE);   /* the core reports the hang-up itself */
+    return;
+  }
+  if (status == EXIT_AUTH_TOPEER && c->paused_states && !was_up) {
+    push(c, RAS_RetryAuthentication, 0, 0, NULL);
+    set_phase(c, PAUSED);
+    return;
+  }
+  if (status < 0) status = EXIT_FATAL;
+  snprintf(detail, sizeof detail, "%s, pppd status %d", reason_text(status), status);
+  push(c, RAS_Disconnected, reason_error(status, was_up), status, detail);
+  set_phase(c, ENDED);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the watcher thread                                                     */
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Reads what the channel has; returns 0 at end of file. */
+static int read_channel(ras_call *c) {
+  for (;;) {
+    ssize_t n = read(c->sock, c->line + c->linelen, sizeof c->line - 1 - c->linelen);
+    char *start, *nl;
+    if (n == 0) return 0;
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    c->linelen += (size_t)n;
+    c->line[c->linelen] = '\0';
+    start = c->line;
+    while ((nl = strchr(start, '\n')) != NULL) {
+      *nl = '\0';
+      on_line(c, start);
+      start = nl + 1;
+    }
+    c->linelen -= (size_t)(start - c->line);
+    memmove(c->line, start, c->linelen);
+    if (c->linelen == sizeof c->line - 1) c->linelen = 0;  /* no such lines */
+  }
+}
+
+/* The process ended: read what it said last, reap, report. */
+static void finish(ras_call *c) {
+  int st;
+  if (c->sock >= 0) read_channel(c);
+  close_fd(&c->sock);
+  close_fd(&c->pidfd);
+  if (!c->foreign && c->pid > 0 && waitpid(c->pid, &st, 0) == c->pid && c->dead_status < 0 &&
+      c->exit_status < 0 && WIFEXITED(st))
+    c->exit_status = WEXITSTATUS(st);
+  c->kill_at = 0;
+  if (c->foreign) {
+    if (!c->hangup_requested)
+      push(c, RAS_Disconnected, RAS_ERROR_REMOTE_DISCONNECTION, 0, "pppd ended");
+    set_phase(c, GONE);
+  } else {
+    on_exit_of_pppd(c);
+  }
+}
+
+static int process_exited(ras_call *c) {
+  int st;
+  if (c->pidfd >= 0) {
+    struct pollfd p = { c->pidfd, POLLIN, 0 };
+    return poll(&p, 1, 0) > 0;
+  }
+  if (c->foreign) return kill(c->pid, 0) != 0 && errno == ESRCH;
+  return waitpid(c->pid, &st, WNOHANG | WNOWAIT) == c->pid;
+}
+
+static void free_call(ras_call *c) {
+  close_fd(&c->sock);
+  close_fd(&c->pidfd);
+  if (c->link) ras_link_unref(c->link);
+  os_wipe(c, sizeof *c);
+  free(c);
+}
+
+/* One round: handle what is ready, free what is done. Lock held. */
+static void service(pppd_ctx *pc, double now) {
+  ras_call **pp = &pc->calls;
+  while (*pp) {
+    ras_call *c = *pp;
+    if (c->sock >= 0 && !read_channel(c)) close_fd(&c->sock);
+    if ((c->phase == DIALLING || c->phase == UP) && (c->sock < 0 || c->pidfd >= 0) &&
+        process_exited(c))
+      finish(c);
+    if (c->kill_at > 0 && now >= c->kill_at) {
+      kill(c->pid, SIGKILL);
+      c->kill_at = 0;
+    }
+    if (c->released && c->phase >= PAUSED) {   /* no process, nobody watching */
+      *pp = c->next;
+      free_call(c);
+      continue;
+    }
+    pp = &c->next;
+  }
+}
+
+static void watcher(void *arg) {
+  pppd_ctx *pc = arg;
+  os_mutex_lock(pc->lock);
+  while (!pc->stopping) {
+    struct pollfd fds[256];
+    nfds_t n = 1;
+    double next = -1, now = os_now();
+    char drain[64];
+    fds[0].fd = pc->wake[0];
+    fds[0].events = POLLIN;
+    for (ras_call *c = pc->calls; c && n < 254; c = c->next) {
+      if (c->sock >= 0) fds[n].fd = c->sock, fds[n++].events = POLLIN;
+      if (c->pidfd >= 0) fds[n].fd = c->pidfd, fds[n++].events = POLLIN;
+      if (c->kill_at > 0 && (next < 0 || c->kill_at < next)) next = c->kill_at;
+    }
+    os_mutex_unlock(pc->lock);
+    poll(fds, n, next < 0 ? 1000 : (int)((next > now ? next - now : 0) * 1000) + 1);
+    while (read(pc->wake[0], drain, sizeof drain) > 0) {}
+    os_mutex_lock(pc->lock);
+    service(pc, os_now());
+  }
+  os_mutex_unlock(pc->lock);
+}
+
+static void wake_watcher(pppd_ctx *pc) {
+  ssize_t n = write(pc->wake[1], "x", 1);
+  (void)n;  /* a full pipe is already a pending wake-up */
+}
+
+/* pc lock held */
+static int ensure_watcher(pppd_ctx *pc, ras_error *err) {
+  if (pc->watcher) return 0;
+  pc->watcher = os_thread_start(watcher, pc);
+  return pc->watcher ? 0 : ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY,
+                                    "cannot start the pppd watcher thread");
+}
+
+/* ---------------------------------------------------------------------- */
+/* starting pppd                                                          */
+
+static int pidfd_of(pid_t pid) {
+#ifdef SYS_pidfd_open
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+/* The plugin's header and the secrets, written before pppd starts. */
+static int send_secrets(int sock, const ras_call *c) {
+  char buf[32 + sizeof c->username + sizeof c->password];
+  size_t ulen = strlen(c->username), plen = strlen(c->password);
+  int head = snprintf(buf, 32, "auth %zu %zu\n", ulen, plen);
+  size_t len = (size_t)head;
+  ssize_t n;
+  memcpy(buf + len, c->username, ulen);
+  len += ulen;
+  memcpy(buf + len, c->password, plen);
+  len += plen;
+  n = write(sock, buf, len);
+  os_wipe(buf, sizeof buf);
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+typedef struct argv_builder {
+  char *words[64];
+  int n;
+} argv_builder;
+
+static void add_word(argv_builder *a, const char *w) {
+  if (a->n < 62) a->words[a->n++] = (char *)w;
+  a->words[a->n] = NULL;
+}
+
+/* RAS_NUMBER=..., for the peer's connect script; the only variable we add. */
+static char **child_environment(const ras_call *c, char *number_var, size_t size) {
+  size_t n = 0;
+  char **env;
+  while (environ[n]) n++;
+  env = calloc(n + 2, sizeof *env);
+  if (!env) return NULL;
+  for (size_t i = 0, j = 0; i < n; i++)
+    if (strncmp(environ[i], "RAS_NUMBER=", 11) != 0) env[j++] = environ[i];
+  if (c->number[0]) {
+    snprintf(number_var, size, "RAS_NUMBER=%s", c->number);
+    for (n = 0; env[n]; n++) {}
+    env[n] = number_var;
+  }
+  return env;
+}
+
+static int spawn_pppd(pppd_ctx *pc, ras_call *c, ras_error *err) {
+  argv_builder a = { { NULL }, 0 };
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, defaults;
+  static const int reset[] = { SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+                               SIGUSR1, SIGUSR2, SIGALRM };
+  char number_var[32 + RAS_MAX_NUMBER], **env;
+  int sv[2], child, rc;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "socketpair: %s", strerror(errno));
+  /* fd 3 in the child: keep our copy above it so that dup2 really copies */
+  child = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+  close(sv[1]);
+  if (child < 0 || send_secrets(sv[0], c) != 0) {
+    close(sv[0]);
+    if (child >= 0) close(child);
+    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "cannot set up the pppd channel");
+  }
+  add_word(&a, pc->pppd);
+  if (c->by_name) add_word(&a, "call"), add_word(&a, c->entry);
+  else add_word(&a, "file"), add_word(&a, c->peer_file);
+  add_word(&a, "nodetach");
+  add_word(&a, "plugin");
+  add_word(&a, pc->plugin);
+  add_word(&a, "ras-fd");
+  add_word(&a, "3");
+  for (size_t i = 0; i < pc->noptions; i++) add_word(&a, pc->options[i]);
+  if (c->callback[0]) add_word(&a, "callback"), add_word(&a, c->callback);
+  env = child_environment(c, number_var, sizeof number_var);
+  posix_spawn_file_actions_init(&fa);
+  /* pppd logs to stderr under nodetach: keep it out of the script's output
+   * (it logs to syslog too) */
+  for (int fd = 0; fd <= 2; fd++)
+    posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, child, 3);
+  posix_spawnattr_init(&attr);
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) sigaddset(&defaults, reset[i]);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  /* its own session: a Ctrl-C aimed at the script does not cut the link */
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                  POSIX_SPAWN_SETSID);
+  rc = env ? posix_spawn(&c->pid, pc->pppd, &fa, &attr, a.words, env) : ENOMEM;
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  free(env);
+  close(child);
+  if (rc != 0) {
+    close(sv[0]);
+    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "cannot run %s: %s", pc->pppd, strerror(rc));
+  }
+  fcntl(sv[0], F_SETFL, O_NONBLOCK);
+  c->sock = sv[0];
+  c->pidfd = pidfd_of(c->pid);
+  c->dead_status = c->exit_status = -1;
+  c->auth_failed = 0;
+  c->linelen = 0;
+  c->phase = DIALLING;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* the backend interface                                                  */
+
+static int valid_entry_name(const char *name) {
+  return name[0] && name[0] != '.' && !strchr(name, '/');
+}
+
+static void copy_text(char *dst, size_t size, const char *src) {
+  snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int store_credentials(ras_call *c, const char *user, const char *password,
+                             const char *domain, ras_error *err) {
+  if (user) {
+    if (domain && domain[0]) snprintf(c->username, sizeof c->username, "%s\\%s", domain, user);
+    else copy_text(c->username, sizeof c->username, user);
+  }
+  if (password) copy_text(c->password, sizeof c->password, password);
+  if (strlen(c->username) > PLUGIN_MAX_SECRET || strlen(c->password) > PLUGIN_MAX_SECRET)
+    return ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
+                    "pppd takes user names and passwords of at most %d bytes",
+                    PLUGIN_MAX_SECRET);
+  return 0;
+}
+
+static int pppd_dial(void *be, ras_link *link, const ras_dial_params *p,
+                     ras_call **out, uint64_t *id, ras_error *err) {
+  pppd_ctx *pc = be;
+  const char *dir = p->phonebook ? p->phonebook : pc->peers_dir;
+  struct stat st;
+  ras_call *c;
+  if (!p->entry || !valid_entry_name(p->entry))
+    return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
+                    "pppd dials a peer file: an entry name is required");
+  c = calloc(1, sizeof *c);
+  if (!c) return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+  c->pc = pc;
+  c->sock = c->pidfd = -1;
+  copy_text(c->entry, sizeof c->entry, p->entry);
+  snprintf(c->peer_file, sizeof c->peer_file, "%s/%s", dir, p->entry);
+  c->by_name = strcmp(dir, "/etc/ppp/peers") == 0;
+  copy_text(c->number, sizeof c->number, p->number);
+  copy_text(c->callback, sizeof c->callback, p->callback_number);
+  c->paused_states = p->paused_states;
+  if (stat(c->peer_file, &st) != 0 || !S_ISREG(st.st_mode)) {
+    free_call(c);
+    return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
+                    "no peer file '%s' in %s", p->entry, dir);
+  }
+  if (store_credentials(c, p->username, p->password, p->domain, err) != 0) {
+    free_call(c);
+    return err->code;
+  }
+  os_mutex_lock(pc->lock);
+  if (ensure_watcher(pc, err) != 0 || spawn_pppd(pc, c, err) != 0) {
+    os_mutex_unlock(pc->lock);
+    free_call(c);
+    return err->code;
+  }
+  ras_link_ref(link);
+  c->link = link;
+  push(c, RAS_OpenPort, 0, 0, NULL);
+  c->emitted = 1u << RAS_OpenPort;
+  c->next = pc->calls;
+  pc->calls = c;
+  *id = (uint64_t)c->pid;
+  wake_watcher(pc);
+  os_mutex_unlock(pc->lock);
+  *out = c;
+  return 0;
+}
+
+static int pppd_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
+  pppd_ctx *pc = c->pc;
+  int rc = 0;
+  os_mutex_lock(pc->lock);
+  if (c->phase != PAUSED) {
+    rc = ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
+                  "the connection is not in a paused state (%s)", ras_state_name(c->state));
+  } else if ((rc = store_credentials(c, p->username, p->new_password ? p->new_password
+                                     : p->password, p->domain, err)) == 0 &&
+             (rc = spawn_pppd(pc, c, err)) == 0) {
+    /* a new pppd: report authentication again, not the way to it */
+    c->emitted &= (1u << RAS_Authenticate) - 1;
+    c->state = RAS_Authenticate;
+    wake_watcher(pc);
+  }
+  os_mutex_unlock(pc->lock);
+  return rc;
+}
+
+static int pppd_hangup(ras_call *c, ras_error *err) {
+  pppd_ctx *pc = c->pc;
+  int rc = 0;
+  os_mutex_lock(pc->lock);
+  if (c->phase == PAUSED || c->phase == ENDED) set_phase(c, GONE);
+  else if (c->phase != GONE && !c->hangup_requested) {
+    if (kill(c->pid, SIGTERM) != 0 && errno != ESRCH) {
+      rc = ras_fail(err, errno == EPERM ? 5 : RAS_ERROR_FROM_DEVICE,
+                    "cannot signal pppd (pid %d): %s", (int)c->pid, strerror(errno));
+    } else {
+      c->hangup_requested = 1;
+      c->kill_at = c->foreign ? 0 : os_now() + KILL_GRACE;
+      wake_watcher(pc);
+    }
+  }
+  os_mutex_unlock(pc->lock);
+  return rc;
+}
+
+/* Address of an interface from the kernel (foreign connections). */
+static void interface_address(const char *ifname, unsigned long request, char *out, size_t size) {
+  struct ifreq ifr;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+  if (ioctl(s, request, &ifr) == 0)
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, out, (socklen_t)size);
+  close(s);
+}
+
+static int pppd_status(ras_call *c, ras_status *st) {
+  pppd_ctx *pc = c->pc;
+  int rc = 0;
+  os_mutex_lock(pc->lock);
+  if (c->phase == GONE) rc = RAS_ERROR_INVALID_HANDLE;
+  else {
+    st->state = c->state;
+    st->error = c->error;
+    copy_text(st->device_type, sizeof st->device_type, "ppp");
+    copy_text(st->device_name, sizeof st->device_name, c->device);
+    copy_text(st->interface, sizeof st->interface, c->ifname);
+    copy_text(st->local_address, sizeof st->local_address, c->local);
+    copy_text(st->remote_address, sizeof st->remote_address, c->remote);
+  }
+  os_mutex_unlock(pc->lock);
+  if (rc == 0 && c->foreign && c->ifname[0] && !st->local_address[0]) {
+    interface_address(c->ifname, SIOCGIFADDR, st->local_address, sizeof st->local_address);
+    interface_address(c->ifname, SIOCGIFDSTADDR, st->remote_address, sizeof st->remote_address);
+  }
+  return rc;
+}
+
+static void pppd_wait(ras_call *c, double seconds) {
+  pppd_ctx *pc = c->pc;
+  os_mutex_lock(pc->lock);
+  if (c->phase != GONE) os_cond_wait(pc->cond, pc->lock, seconds);
+  os_mutex_unlock(pc->lock);
+}
+
+static void pppd_release(ras_call *c) {
+  pppd_ctx *pc = c->pc;
+  ras_link *link;
+  os_mutex_lock(pc->lock);
+  link = c->link;
+  c->link = NULL;
+  c->released = 1;
+  os_wipe(c->password, sizeof c->password);
+  wake_watcher(pc);   /* it frees the call once it is gone */
+  os_mutex_unlock(pc->lock);
+  if (link) ras_link_unref(link);
+}
+
+/* foreign connections: pppd's pid files */
+
+static pid_t read_pid_file(const char *path, char *ifname, size_t size) {
+  FILE *f = fopen(path, "re");
+  int pid = 0;
+  if (!f) return 0;
+  if (fscanf(f, "%d", &pid) != 1) pid = 0;
+  if (ifname && fscanf(f, "%15s", ifname) != 1) ifname[0] = '\0';
+  (void)size;
+  fclose(f);
+  return pid;
+}
+
+/* The entry a pppd was started for: `call NAME`, `file PATH`, else "". */
+static void entry_of_process(pid_t pid, char *entry, size_t size) {
+  char path[64], args[4096];
+  size_t n;
+  FILE *f;
+  entry[0] = '\0';
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  if (!(f = fopen(path, "re"))) return;
+  n = fread(args, 1, sizeof args - 1, f);
+  fclose(f);
+  args[n] = '\0';
+  for (char *w = args; w < args + n; w += strlen(w) + 1) {
+    char *next = w + strlen(w) + 1;
+    if (next >= args + n) break;
+    if (strcmp(w, "call") == 0) { copy_text(entry, size, next); return; }
+    if (strcmp(w, "file") == 0) {
+      const char *slash = strrchr(next, '/');
+      copy_text(entry, size, slash ? slash + 1 : next);
+      return;
+    }
+  }
+}
+
+static int is_pppd(pid_t pid) {
+  char path[64], comm[32] = "";
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  if (!(f = fopen(path, "re"))) return 0;
+  if (!fgets(comm, sizeof comm, f)) comm[0] = '\0';
+  fclose(f);
+  return strncmp(comm, "pppd", 4) == 0;
+}
+
+static ras_call *own_call(pppd_ctx *pc, pid_t pid) {
+  for (ras_call *c = pc->calls; c; c = c->next)
+    if (c->pid == pid && c->phase != GONE) return c;
+  return NULL;
+}
+
+typedef struct info_list {
+  ras_conn_info *items;
+  size_t n, cap;
+} info_list;
+
+static int add_info(info_list *l, uint64_t id, const char *entry, const char *phonebook) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 8;
+    ras_conn_info *items = realloc(l->items, cap * sizeof *items);
+    if (!items) return -1;
+    l->items = items;
+    l->cap = cap;
+  }
+  memset(&l->items[l->n], 0, sizeof l->items[0]);
+  l->items[l->n].id = id;
+  copy_text(l->items[l->n].entry, sizeof l->items[0].entry, entry);
+  copy_text(l->items[l->n].phonebook, sizeof l->items[0].phonebook, phonebook);
+  l->n++;
+  return 0;
+}
+
+/* Foreign pppd processes with a pid file in the run directory. */
+static int scan_pid_files(pppd_ctx *pc, info_list *l) {
+  DIR *d = opendir(pc->run_dir);
+  struct dirent *e;
+  if (!d) return 0;
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX], entry[RAS_MAX_ENTRY + 1];
+    pid_t pid;
+    int listed = 0;
+    if (strncmp(e->d_name, "ppp", 3) != 0 || !strstr(e->d_name, ".pid")) continue;
+    snprintf(path, sizeof path, "%s/%s", pc->run_dir, e->d_name);
+    pid = read_pid_file(path, NULL, 0);
+    for (size_t i = 0; i < l->n; i++) listed |= l->items[i].id == (uint64_t)pid;
+    if (pid <= 0 || listed || !is_pppd(pid)) continue;
+    entry_of_process(pid, entry, sizeof entry);
+    if (add_info(l, (uint64_t)pid, entry, pc->peers_dir) != 0) break;
+  }
+  closedir(d);
+  return 0;
+}
+
+static ras_conn_info *pppd_connections(void *be, size_t *n, ras_error *err) {
+  pppd_ctx *pc = be;
+  info_list l = { NULL, 0, 0 };
+  os_mutex_lock(pc->lock);
+  for (ras_call *c = pc->calls; c; c = c->next)   /* ours, and foreign ones we watch */
+    if (c->phase != GONE) add_info(&l, (uint64_t)c->pid, c->entry, pc->peers_dir);
+  scan_pid_files(pc, &l);
+  os_mutex_unlock(pc->lock);
+  if (!l.items && !(l.items = calloc(1, sizeof *l.items))) {
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+    return NULL;
+  }
+  *n = l.n;
+  return l.items;
+}
+
+/* The interface a foreign pppd runs, from its ppp<unit>.pid file. */
+static void interface_of(pppd_ctx *pc, pid_t pid, char *ifname, size_t size) {
+  DIR *d = opendir(pc->run_dir);
+  struct dirent *e;
+  ifname[0] = '\0';
+  if (!d) return;
+  while ((e = readdir(d)) != NULL && !ifname[0]) {
+    char path[PATH_MAX], name[IF_NAMESIZE] = "";
+    if (strncmp(e->d_name, "ppp", 3) != 0 || !strstr(e->d_name, ".pid")) continue;
+    snprintf(path, sizeof path, "%s/%s", pc->run_dir, e->d_name);
+    if (read_pid_file(path, name, sizeof name) == pid && name[0]) copy_text(ifname, size, name);
+  }
+  closedir(d);
+}
+
+static ras_call *pppd_attach(void *be, ras_link *link, uint64_t id, ras_error *err) {
+  pppd_ctx *pc = be;
+  pid_t pid = (pid_t)id;
+  ras_call *c;
+  os_mutex_lock(pc->lock);
+  c = own_call(pc, pid);
+  if (c && !c->link) {
+    ras_link_ref(link);
+    c->link = link;
+    c->released = 0;
+  } else if (!c && is_pppd(pid) && (c = calloc(1, sizeof *c)) != NULL) {
+    c->pc = pc;
+    c->pid = pid;
+    c->foreign = 1;
+    c->sock = -1;
+    c->pidfd = pidfd_of(pid);
+    c->phase = UP;
+    c->state = RAS_Connected;
+    entry_of_process(pid, c->entry, sizeof c->entry);
+    interface_of(pc, pid, c->ifname, sizeof c->ifname);
+    ras_link_ref(link);
+    c->link = link;
+    c->next = pc->calls;
+    pc->calls = c;
+    if (ensure_watcher(pc, err) == 0) wake_watcher(pc);
+  } else {
+    ras_fail(err, RAS_ERROR_INVALID_HANDLE, "the connection no longer exists");
+    c = NULL;
+  }
+  os_mutex_unlock(pc->lock);
+  return c;
+}
+
+static ras_entry_info *pppd_entries(void *be, const char *phonebook, size_t *n,
+                                    ras_error *err) {
+  pppd_ctx *pc = be;
+  const char *dir = phonebook ? phonebook : pc->peers_dir;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  ras_entry_info *list = NULL;
+  size_t count = 0, cap = 0;
+  *n = 0;
+  if (!d) return calloc(1, sizeof *list);   /* no directory: no entries */
+  while ((e = readdir(d)) != NULL) {
+    char path[PATH_MAX];
+    struct stat st;
+    if (!valid_entry_name(e->d_name) || e->d_name[strlen(e->d_name) - 1] == '~') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (count == cap) {
+      ras_entry_info *grown = realloc(list, (cap = cap ? 2 * cap : 8) * sizeof *list);
+      if (!grown) break;
+      list = grown;
+    }
+    copy_text(list[count].name, sizeof list[count].name, e->d_name);
+    copy_text(list[count].phonebook, sizeof list[count].phonebook, dir);
+    count++;
+  }
+  closedir(d);
+  if (!list && !(list = calloc(1, sizeof *list)))
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+  *n = count;
+  return list;
+}
+
+/* ---------------------------------------------------------------------- */
+/* context                                                                */
+
+static void free_ctx(pppd_ctx *pc) {
+  while (pc->calls) {
+    ras_call *c = pc->calls;
+    pc->calls = c->next;
+    free_call(c);
+  }
+  for (size_t i = 0; i < pc->noptions; i++) free(pc->options[i]);
+  free(pc->options);
+  free(pc->pppd);
+  free(pc->peers_dir);
+  free(pc->plugin);
+  free(pc->run_dir);
+  if (pc->wake[0] >= 0) close(pc->wake[0]);
+  if (pc->wake[1] >= 0) close(pc->wake[1]);
+  os_cond_free(pc->cond);
+  os_mutex_free(pc->lock);
+  free(pc);
+}
+
+/* Hung-up dials are waited for (SIGKILL after the grace period) so that no
+ * zombie is left; established connections stay up. */
+static void pppd_close(void *be) {
+  pppd_ctx *pc = be;
+  double until = os_now() + KILL_GRACE;
+  os_mutex_lock(pc->lock);
+  for (;;) {
+    int waiting = 0;
+    for (ras_call *c = pc->calls; c; c = c->next)
+      waiting |= c->hangup_requested && c->phase != GONE;
+    if (!waiting || !pc->watcher || os_now() >= until + 1) break;
+    wake_watcher(pc);
+    os_cond_wait(pc->cond, pc->lock, 0.05);
+  }
+  pc->stopping = 1;
+  wake_watcher(pc);
+  os_mutex_unlock(pc->lock);
+  if (pc->watcher) os_thread_join(pc->watcher);
+  free_ctx(pc);
+}
+
+/* The plugin sits beside the module (or the program that links it). */
+static char *default_plugin(void) {
+  Dl_info info;
+  char path[PATH_MAX];
+  const char *slash;
+  if (!dladdr((void *)&ras_backend_sim, &info) || !info.dli_fname) return strdup("ras_pppd.so");
+  slash = strrchr(info.dli_fname, '/');
+  if (!slash) return strdup("./ras_pppd.so");
+  snprintf(path, sizeof path, "%.*s/ras_pppd.so", (int)(slash - info.dli_fname), info.dli_fname);
+  {
+    char *real = realpath(path, NULL);
+    return real ? real : strdup(path);
+  }
+}
+
+static char *string_option(lua_State *L, int options, const char *name, const char *def) {
+  const char *s = def;
+  if (options) {
+    int type = lua_getfield(L, options, name);
+    if (type != LUA_TNIL && type != LUA_TSTRING)
+      luaL_error(L, "option '%s' must be a string", name);
+    if (type == LUA_TSTRING) s = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return s ? strdup(s) : NULL;
+}
+
+static void read_options(lua_State *L, int options, pppd_ctx *pc) {
+  static const char *const known[] = { "peers_dir", "pppd", "options", "plugin", "run_dir", NULL };
+  if (!options) return;
+  lua_pushnil(L);
+  while (lua_next(L, options)) {
+    int ok = 0;
+    lua_pop(L, 1);
+    for (int i = 0; known[i] && !ok; i++)
+      ok = lua_type(L, -1) == LUA_TSTRING && strcmp(known[i], lua_tostring(L, -1)) == 0;
+    if (!ok) luaL_error(L, "unknown pppd option '%s'", luaL_tolstring(L, -1, NULL));
+  }
+  if (lua_getfield(L, options, "options") != LUA_TNIL) {
+    size_t n;
+    if (!lua_istable(L, -1)) luaL_error(L, "option 'options' must be an array of pppd words");
+    n = lua_rawlen(L, -1);
+    pc->options = calloc(n + 1, sizeof *pc->options);
+    if (!pc->options) luaL_error(L, "out of memory");
+    for (size_t i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING)
+        luaL_error(L, "option 'options' must be an array of pppd words");
+      pc->options[pc->noptions++] = strdup(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+static int guard_gc(lua_State *L) {
+  pppd_ctx **box = lua_touserdata(L, 1);
+  if (*box) free_ctx(*box);
+  *box = NULL;
+  return 0;
+}
+
+static void *pppd_open(lua_State *L, int options, ras_error *err) {
+  pppd_ctx *pc = calloc(1, sizeof *pc), **box;
+  if (!pc) {
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+    return NULL;
+  }
+  pc->wake[0] = pc->wake[1] = -1;
+  box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = pc;
+  if (luaL_newmetatable(L, "ras.pppd.guard")) {
+    lua_pushcfunction(L, guard_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  read_options(L, options, pc);
+  pc->pppd = string_option(L, options, "pppd", "/usr/sbin/pppd");
+  pc->peers_dir = string_option(L, options, "peers_dir", "/etc/ppp/peers");
+  pc->run_dir = string_option(L, options, "run_dir", "/var/run");
+  pc->plugin = string_option(L, options, "plugin", NULL);
+  if (!pc->plugin) pc->plugin = default_plugin();
+  pc->lock = os_mutex_new();
+  pc->cond = os_cond_new();
+  if (!pc->lock || !pc->cond || !pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin ||
+      pipe2(pc->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+    luaL_error(L, "cannot open the pppd backend: out of resources");
+  *box = NULL;
+  lua_pop(L, 1);
+  return pc;
+}
+
+const ras_backend ras_backend_pppd = {
+  "pppd",
+  pppd_open, pppd_close,
+  pppd_dial, pppd_attach, pppd_resume, pppd_hangup, pppd_status, pppd_wait,
+  pppd_release,
+  pppd_connections, pppd_entries,
+  NULL
+};
+
+#endif /* __linux__ */
