@@ -28,7 +28,7 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps demo test lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
+.PHONY: all deps demo test test-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 UNAME := $(shell uname -s)
@@ -68,7 +68,18 @@ spec: all
 	@sh mk/deps.sh test
 	$(BUSTED) $(SPECS)
 
-test: all lint spec rock-check embed-check
+# The neutral specs and the pppd specs against real pppd, inside the sandbox
+# (User-Mode Linux when the kernel has no PPP).
+PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua \
+	spec/pause_spec.lua spec/hangup_spec.lua spec/enum_spec.lua spec/input_spec.lua \
+	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua
+
+test-pppd: all
+	@sh mk/deps.sh test pppd
+	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
+		spec/pppd/sandbox $(BUSTED) $(PPPD_SPECS)
+
+test: all lint spec rock-check embed-check $(if $(PLUGIN),test-pppd)
 
 check: check-valgrind check-asan check-tsan
 

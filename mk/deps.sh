@@ -6,7 +6,8 @@ need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 for group in "$@"; do
   case "$group" in
-    build)   pkgs="build-essential pkg-config lua5.4 liblua5.4-dev" ;;
+    build)   pkgs="build-essential pkg-config lua5.4 liblua5.4-dev"
+             [ "$(uname -s)" = Linux ] && pkgs="$pkgs ppp-dev" ;;
     test)    pkgs="lua-busted lua-luassert lua-check lua-cqueues lua-luv lua-cjson luarocks tmux" ;;
     check)   pkgs="valgrind" ;;
     docs)    pkgs="lua-ldoc" ;;

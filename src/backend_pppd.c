@@ -16,6 +16,7 @@
 #ifdef __linux__
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -751,7 +752,12 @@ static void interface_of(pppd_ctx *pc, pid_t pid, char *ifname, size_t size) {
     char path[PATH_MAX], name[IF_NAMESIZE] = "";
     if (strncmp(e->d_name, "ppp", 3) != 0 || !strstr(e->d_name, ".pid")) continue;
     snprintf(path, sizeof path, "%s/%s", pc->run_dir, e->d_name);
-    if (read_pid_file(path, name, sizeof name) == pid && name[0]) copy_text(ifname, size, name);
+    if (read_pid_file(path, name, sizeof name) != pid) continue;
+    /* ppp-LINKNAME.pid has the interface on its second line; pppN.pid is
+     * named after it */
+    if (!name[0] && isdigit((unsigned char)e->d_name[3]))
+      snprintf(name, sizeof name, "%.*s", (int)(strstr(e->d_name, ".pid") - e->d_name), e->d_name);
+    copy_text(ifname, size, name);
   }
   closedir(d);
 }

@@ -33,7 +33,7 @@ local win32_entries = {
   ok = "ok;step=2", authfail = "authfail;step=2", busy = "busy;step=2",
   noanswer = "noanswer;step=2", callback = "callback;step=2",
   expired = "expired;step=2", drop = "ok;step=2;drop_after=50",
-  slow_hangup = "ok;step=2;hangup_delay=100", never = "ok;step=60000",
+  slow_hangup = "ok;step=2;hangup_delay=100", never = "ok;step=2;hold_at=OpenPort",
   open = "ok;step=2",
 }
 
@@ -118,7 +118,7 @@ local function start_pppd_foreign()
   prepare_pppd()
   assert(sh("pppd call ras-open user nobody"))
   for _ = 1, 100 do
-    local ok = sh("ls /run/ppp*.pid >/dev/null 2>&1 && pgrep -f 'pppd call ras-open'")
+    local ok = sh("ls /run/ppp*.pid >/dev/null 2>&1 && ip -o -4 addr show | grep -q 'inet 10.0.0.2'")
     if ok then return end
     sh("sleep 0.1")
   end
