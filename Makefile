@@ -28,7 +28,7 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps demo test test-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
+.PHONY: all deps demo demo-sim test test-pppd bench-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 UNAME := $(shell uname -s)
@@ -57,7 +57,17 @@ $(BUILD)/tsan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
 	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=thread -fno-omit-frame-pointer -shared \
 		-Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
 
+# Linux: a real pppd dial in the sandbox; elsewhere the simulated one.
 demo: all
+ifneq ($(PLUGIN),)
+	@sh mk/deps.sh pppd
+	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
+		spec/pppd/sandbox $(LUA) examples/demo_pppd.lua
+else
+	$(LUA) examples/demo.lua
+endif
+
+demo-sim: all
 	$(LUA) examples/demo.lua
 
 lint:
@@ -99,7 +109,7 @@ check-tsan: $(BUILD)/tsan/ras.so
 	LUA_CPATH="$(CURDIR)/$(BUILD)/tsan/?.so;;" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(BUSTED) $(SPECS)
 
-bench: all
+bench: all $(if $(PLUGIN),bench-pppd)
 	$(LUA) bench/run.lua
 
 clean:
@@ -125,3 +135,8 @@ rock-check:
 	luarocks --lua-version=5.4 --tree $(BUILD)/rocktree make $(ROCKSPEC) >/dev/null
 	rm -f ras.so  # luarocks builds in the checkout
 	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua "installed by luarocks"
+
+bench-pppd: all
+	@sh mk/deps.sh test pppd
+	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
+		spec/pppd/sandbox $(LUA) bench/pppd.lua
