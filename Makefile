@@ -20,7 +20,7 @@ LDLIBS := -lpthread -lm
 
 # Platform-neutral files, plus each platform's files (empty elsewhere).
 RAS_SRC := src/ras.c src/queue.c src/states.c src/backend_sim.c \
-	src/backend_pppd.c src/os_posix.c src/os_win32.c
+	src/backend_pppd.c src/backend_win32.c src/os_posix.c src/os_win32.c
 RAS_HDR := $(wildcard src/*.h)
 
 BUSTED := $(LUA) /usr/bin/busted
@@ -28,7 +28,7 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps demo demo-sim test test-pppd bench-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
+.PHONY: all deps windows-deps demo demo-sim test test-pppd bench-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 UNAME := $(shell uname -s)
@@ -89,7 +89,12 @@ test-pppd: all
 	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
 		spec/pppd/sandbox $(BUSTED) $(PPPD_SPECS)
 
-test: all lint spec rock-check embed-check $(if $(PLUGIN),test-pppd)
+# test-windows (mk/windows.mk): the cross-built module under Wine, against the
+# rasapi32 test double and Wine's own stub.
+test: all lint spec rock-check embed-check $(if $(PLUGIN),test-pppd) windows-deps test-windows
+
+windows-deps:
+	@sh mk/deps.sh windows
 
 check: check-valgrind check-asan check-tsan
 

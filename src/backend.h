@@ -111,6 +111,12 @@ typedef struct ras_backend {
 
 extern const ras_backend ras_backend_sim;
 
+/* err->code of a backend that finds the caller's input unusable (text that
+ * is not UTF-8, a password longer than pppd takes): the core raises
+ * err->message as an error, as it does for its own checks, instead of
+ * returning nil, message, code. */
+#define RAS_BAD_ARGUMENT (-1)
+
 /* Fills *err; the message is printf-formatted and never holds a secret. */
 int ras_fail(ras_error *err, int code, const char *fmt, ...);
 

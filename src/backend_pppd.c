@@ -270,14 +270,19 @@ static void finish(ras_call *c) {
   }
 }
 
+/* Without a pidfd (kernels before 5.3, valgrind) the watcher looks again
+ * at least once a second. */
 static int process_exited(ras_call *c) {
-  int st;
+  siginfo_t info;
   if (c->pidfd >= 0) {
     struct pollfd p = { c->pidfd, POLLIN, 0 };
     return poll(&p, 1, 0) > 0;
   }
   if (c->foreign) return kill(c->pid, 0) != 0 && errno == ESRCH;
-  return waitpid(c->pid, &st, WNOHANG | WNOWAIT) == c->pid;
+  memset(&info, 0, sizeof info);
+  if (waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;   /* reaped by someone else (SIGCHLD ignored) */
+  return info.si_pid == c->pid;
 }
 
 static void free_call(ras_call *c) {
@@ -486,10 +491,13 @@ static int store_credentials(ras_call *c, const char *user, const char *password
     else copy_text(c->username, sizeof c->username, user);
   }
   if (password) copy_text(c->password, sizeof c->password, password);
-  if (strlen(c->username) > PLUGIN_MAX_SECRET || strlen(c->password) > PLUGIN_MAX_SECRET)
-    return ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
-                    "pppd takes user names and passwords of at most %d bytes",
-                    PLUGIN_MAX_SECRET);
+  if (strlen(c->username) > PLUGIN_MAX_SECRET)
+    return ras_fail(err, RAS_BAD_ARGUMENT,
+                    "bad parameter 'username' (pppd takes at most %d bytes%s)",
+                    PLUGIN_MAX_SECRET, domain && domain[0] ? ", domain included" : "");
+  if (strlen(c->password) > PLUGIN_MAX_SECRET)
+    return ras_fail(err, RAS_BAD_ARGUMENT,
+                    "bad parameter 'password' (pppd takes at most %d bytes)", PLUGIN_MAX_SECRET);
   return 0;
 }
 

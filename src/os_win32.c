@@ -113,6 +113,7 @@ int os_wakeup_wait(os_wakeup *w, double seconds) {
 int os_wakeup_fd(os_wakeup *w) { (void)w; return -1; }
 void *os_wakeup_handle(os_wakeup *w) { return w->event; }
 
-const struct ras_backend *const os_backends[] = { NULL };
+extern const struct ras_backend ras_backend_win32;
+const struct ras_backend *const os_backends[] = { &ras_backend_win32, NULL };
 
 #endif /* _WIN32 */

@@ -66,6 +66,13 @@ static int push_error(lua_State *L, const ras_error *err) {
   return push_failure(L, err->message, err->code);
 }
 
+/* A backend that finds a bad argument itself (text that is not UTF-8, say)
+ * says so with RAS_BAD_ARGUMENT: raise it as read_dial_params does. */
+static int push_error_or_raise(lua_State *L, const ras_error *err) {
+  if (err->code == RAS_BAD_ARGUMENT) return luaL_error(L, "%s", err->message);
+  return push_error(L, err);
+}
+
 static double opt_seconds(lua_State *L, int arg, double def) {
   double v;
   if (lua_isnoneornil(L, arg)) return def;
@@ -557,7 +564,7 @@ static int resume_with(lua_State *L, lconn *c, int params) {
   read_resume_params(L, params, &p);
   if (!is_open(c) || c->gone)
     return push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
-  if (c->ctx->be->resume(c->call, &p, &err) != 0) return push_error(L, &err);
+  if (c->ctx->be->resume(c->call, &p, &err) != 0) return push_error_or_raise(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -712,7 +719,7 @@ static int ctx_dial(lua_State *L) {
   rc = ctx->be->dial(ctx->state, c->link, &r.p, &c->call, &c->id, &err);
   if (rc != 0) {
     detach(c);
-    return push_error(L, &err);
+    return push_error_or_raise(L, &err);
   }
   if (r.timeout > 0) c->deadline = c->started + r.timeout;
   lua_getfield(L, 1, "on_state");
@@ -786,7 +793,7 @@ static int ctx_entries(lua_State *L) {
   if (phonebook && strlen(phonebook) > RAS_MAX_PATH)
     luaL_argerror(L, 1, "phonebook path too long");
   list = ctx->be->entries(ctx->state, phonebook, &n, &err);
-  if (!list) return push_error(L, &err);
+  if (!list) return push_error_or_raise(L, &err);
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_createtable(L, 0, 2);
