@@ -182,6 +182,7 @@ static void on_ip_up(ras_call *c, const char *args) {
   reach(c, RAS_Projected);
   push(c, RAS_Connected, 0, 0, NULL);
   set_phase(c, UP);
+  os_wipe(c->password, sizeof c->password);  /* no resume after Connected */
 }
 
 static void on_line(ras_call *c, char *line) {

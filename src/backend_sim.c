@@ -146,6 +146,7 @@ static void finish_dial(ras_call *c, double now) {
     return;
   }
   emit(c, RAS_Connected, 0);
+  os_wipe(c->password, sizeof c->password);  /* no resume after Connected */
   c->phase = CONNECTED;
   c->due = sc->drop_after >= 0 ? now + sc->drop_after : -1;
 }
