@@ -19,7 +19,7 @@ ALL_CFLAGS = -std=c99 -fPIC $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lpthread -lm
 
 # Platform-neutral files, plus each platform's files (empty elsewhere).
-RAS_SRC := src/ras.c src/queue.c src/states.c src/backend_sim.c \
+RAS_SRC := src/ras.c src/queue.c src/states.c src/guard.c src/backend_sim.c \
 	src/backend_pppd.c src/backend_win32.c src/os_posix.c src/os_win32.c
 RAS_HDR := $(wildcard src/*.h)
 
@@ -58,6 +58,11 @@ $(BUILD)/tsan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
 		-Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
 
 # Linux: a real pppd dial in the sandbox; elsewhere the simulated one.
+# The sanitizer builds find the pppd plugin beside them, like an install.
+$(BUILD)/asan/ras_pppd.so $(BUILD)/tsan/ras_pppd.so: $(BUILD)/ras_pppd.so
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 demo: all
 ifneq ($(PLUGIN),)
 	@sh mk/deps.sh pppd
@@ -103,13 +108,13 @@ check-valgrind: all
 	valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 		--keep-debuginfo=yes $(BUSTED) $(SPECS)
 
-check-asan: $(BUILD)/asan/ras.so
+check-asan: $(BUILD)/asan/ras.so $(if $(PLUGIN),$(BUILD)/asan/ras_pppd.so)
 	@sh mk/deps.sh test
 	LUA_CPATH="$(CURDIR)/$(BUILD)/asan/?.so;;" ASAN_OPTIONS=detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/mk/lsan.supp,print_suppressions=0 \
 	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) $(BUSTED) $(SPECS)
 
-check-tsan: $(BUILD)/tsan/ras.so
+check-tsan: $(BUILD)/tsan/ras.so $(if $(PLUGIN),$(BUILD)/tsan/ras_pppd.so)
 	@sh mk/deps.sh test
 	LUA_CPATH="$(CURDIR)/$(BUILD)/tsan/?.so;;" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(BUSTED) $(SPECS)

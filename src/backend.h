@@ -111,6 +111,14 @@ typedef struct ras_backend {
 
 extern const ras_backend ras_backend_sim;
 
+/* For open(): pushes a guard that frees `state` with free_state if a Lua
+ * error unwinds past it; ras_guard_release (guard at the top) disarms and
+ * pops it. */
+void *ras_guard_push(struct lua_State *L, void *state, void (*free_state)(void *));
+void ras_guard_release(struct lua_State *L, void *guard);
+/* Pushes options[name], or nil where there are no options (0). */
+int ras_option(struct lua_State *L, int options, const char *name);
+
 /* err->code of a backend that finds the caller's input unusable (text that
  * is not UTF-8, a password longer than pppd takes): the core raises
  * err->message as an error, as it does for its own checks, instead of

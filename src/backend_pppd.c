@@ -393,7 +393,16 @@ static void add_word(argv_builder *a, const char *w) {
   a->words[a->n] = NULL;
 }
 
-/* RAS_NUMBER=..., for the peer's connect script; the only variable we add. */
+/* Variables pppd does not inherit: our own, and preloads, which have no
+ * business in a daemon that runs as root (sudo drops them too). */
+static int inherited(const char *var) {
+  static const char *const dropped[] = { "RAS_NUMBER=", "LD_PRELOAD=", "LD_AUDIT=", NULL };
+  for (int i = 0; dropped[i]; i++)
+    if (strncmp(var, dropped[i], strlen(dropped[i])) == 0) return 0;
+  return 1;
+}
+
+/* The environment plus RAS_NUMBER=..., for the peer's connect script. */
 static char **child_environment(const ras_call *c, char *number_var, size_t size) {
   size_t n = 0;
   char **env;
@@ -401,7 +410,7 @@ static char **child_environment(const ras_call *c, char *number_var, size_t size
   env = calloc(n + 2, sizeof *env);
   if (!env) return NULL;
   for (size_t i = 0, j = 0; i < n; i++)
-    if (strncmp(environ[i], "RAS_NUMBER=", 11) != 0) env[j++] = environ[i];
+    if (inherited(environ[i])) env[j++] = environ[i];
   if (c->number[0]) {
     snprintf(number_var, size, "RAS_NUMBER=%s", c->number);
     for (n = 0; env[n]; n++) {}
@@ -525,6 +534,12 @@ static int pppd_dial(void *be, ras_link *link, const ras_dial_params *p,
     free_call(c);
     return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
                     "no peer file '%s' in %s", p->entry, dir);
+  }
+  if (access(pc->plugin, R_OK) != 0) {
+    free_call(c);
+    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "the pppd plugin %s is missing: "
+                    "install it beside the module or give ras.open the plugin option",
+                    pc->plugin);
   }
   if (store_credentials(c, p->username, p->password, p->domain, err) != 0) {
     free_call(c);
@@ -933,27 +948,17 @@ static void read_options(lua_State *L, int options, pppd_ctx *pc) {
   lua_pop(L, 1);
 }
 
-static int guard_gc(lua_State *L) {
-  pppd_ctx **box = lua_touserdata(L, 1);
-  if (*box) free_ctx(*box);
-  *box = NULL;
-  return 0;
-}
+static void free_ctx_state(void *pc) { free_ctx(pc); }
 
 static void *pppd_open(lua_State *L, int options, ras_error *err) {
-  pppd_ctx *pc = calloc(1, sizeof *pc), **box;
+  pppd_ctx *pc = calloc(1, sizeof *pc);
+  void *guard;
   if (!pc) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
     return NULL;
   }
   pc->wake[0] = pc->wake[1] = -1;
-  box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = pc;
-  if (luaL_newmetatable(L, "ras.pppd.guard")) {
-    lua_pushcfunction(L, guard_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  guard = ras_guard_push(L, pc, free_ctx_state);
   read_options(L, options, pc);
   pc->pppd = string_option(L, options, "pppd", "/usr/sbin/pppd");
   pc->peers_dir = string_option(L, options, "peers_dir", "/etc/ppp/peers");
@@ -965,8 +970,7 @@ static void *pppd_open(lua_State *L, int options, ras_error *err) {
   if (!pc->lock || !pc->cond || !pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin ||
       pipe2(pc->wake, O_CLOEXEC | O_NONBLOCK) != 0)
     luaL_error(L, "cannot open the pppd backend: out of resources");
-  *box = NULL;
-  lua_pop(L, 1);
+  ras_guard_release(L, guard);
   return pc;
 }
 

@@ -627,51 +627,33 @@ static void parse_established(lua_State *L, int idx, sim *s) {
   lua_pop(L, 1);
 }
 
-/* Pushes options[name], or nil when there are no options. */
-static int get_option(lua_State *L, int options, const char *name) {
-  if (options) return lua_getfield(L, options, name);
-  lua_pushnil(L);
-  return LUA_TNIL;
-}
-
-static int guard_gc(lua_State *L) {
-  sim **box = lua_touserdata(L, 1);
-  if (*box) free_sim(*box);
-  *box = NULL;
-  return 0;
-}
+static void free_sim_state(void *s) { free_sim(s); }
 
 static void *sim_open(lua_State *L, int options, ras_error *err) {
-  sim *s = calloc(1, sizeof *s), **box;
+  sim *s = calloc(1, sizeof *s);
+  void *guard;
   if (!s) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
     return NULL;
   }
-  box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = s;
-  if (luaL_newmetatable(L, "ras.sim.guard")) {
-    lua_pushcfunction(L, guard_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  guard = ras_guard_push(L, s, free_sim_state);
   s->lock = os_mutex_new();
   s->cond = os_cond_new();
   if (!s->lock || !s->cond) luaL_error(L, "out of memory");
   set_defaults(&s->fallback);
   s->fallback.name = "";
-  if (get_option(L, options, "phonebook") == LUA_TNIL) {
+  if (ras_option(L, options, "phonebook") == LUA_TNIL) {
     lua_pop(L, 1);
     lua_pushliteral(L, "sim");
   }
   s->phonebook = dup_string(L, -1, "phonebook");
-  if (get_option(L, options, "entries") != LUA_TNIL)
+  if (ras_option(L, options, "entries") != LUA_TNIL)
     parse_entries(L, lua_gettop(L), s);
   if (s->nscenarios) qsort(s->scenarios, s->nscenarios, sizeof *s->scenarios, by_name);
-  if (get_option(L, options, "established") != LUA_TNIL)
+  if (ras_option(L, options, "established") != LUA_TNIL)
     parse_established(L, lua_gettop(L), s);
   lua_pop(L, 3);
-  *box = NULL;
-  lua_pop(L, 1);
+  ras_guard_release(L, guard);
   return s;
 }
 
