@@ -79,7 +79,8 @@ lint:
 	@sh mk/deps.sh test
 	luacheck -q spec bench $(wildcard examples bin)
 
-spec: all
+# Every spec file; the examples spec runs the static embedding host too.
+spec: all $(BUILD)/embed-host
 	@sh mk/deps.sh test
 	$(BUSTED) $(SPECS)
 
@@ -87,7 +88,8 @@ spec: all
 # (User-Mode Linux when the kernel has no PPP).
 PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua \
 	spec/pause_spec.lua spec/hangup_spec.lua spec/enum_spec.lua spec/input_spec.lua \
-	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua
+	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
+	spec/rasdial_spec.lua
 
 test-pppd: all
 	@sh mk/deps.sh test pppd
@@ -96,7 +98,8 @@ test-pppd: all
 
 # test-windows (mk/windows.mk): the cross-built module under Wine, against the
 # rasapi32 test double and Wine's own stub.
-test: all lint spec rock-check embed-check $(if $(PLUGIN),test-pppd) windows-deps test-windows
+test: all lint spec rock-check embed-check install-check $(if $(PLUGIN),test-pppd) \
+	windows-deps test-windows
 
 windows-deps:
 	@sh mk/deps.sh windows
@@ -126,6 +129,7 @@ clean:
 	rm -rf $(BUILD)
 
 include mk/pppd.mk
+include mk/extras.mk
 -include mk/windows.mk
 
 # A host program that links Lua and the module statically (embedding).

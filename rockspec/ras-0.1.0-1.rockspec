@@ -28,6 +28,9 @@ build = {
          incdirs = { "src" },
       },
    },
+   install = {
+      bin = { ["lua-rasdial"] = "bin/rasdial.lua" },
+   },
    platforms = {
       unix = {
          modules = { ras = { libraries = { "pthread", "m" } } },
