@@ -117,10 +117,16 @@ check-asan: $(BUILD)/asan/ras.so $(if $(PLUGIN),$(BUILD)/asan/ras_pppd.so)
 	LSAN_OPTIONS=suppressions=$(CURDIR)/mk/lsan.supp,print_suppressions=0 \
 	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) $(BUSTED) $(SPECS)
 
+# A popen() from a process with the TSan runtime preloaded crashes the child
+# (even with no ras loaded), so the specs that drive subprocesses (the CLI,
+# the examples) are left out here: their threads live in those children.
+TSAN_SPECS := $(if $(filter spec,$(SPECS)),$(filter-out spec/rasdial_spec.lua \
+	spec/examples_spec.lua,$(wildcard spec/*_spec.lua)),$(SPECS))
+
 check-tsan: $(BUILD)/tsan/ras.so $(if $(PLUGIN),$(BUILD)/tsan/ras_pppd.so)
 	@sh mk/deps.sh test
 	LUA_CPATH="$(CURDIR)/$(BUILD)/tsan/?.so;;" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(BUSTED) $(SPECS)
+	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(BUSTED) $(TSAN_SPECS)
 
 bench: all $(if $(PLUGIN),bench-pppd)
 	$(LUA) bench/run.lua

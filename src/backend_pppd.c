@@ -316,17 +316,37 @@ static void service(pppd_ctx *pc, double now) {
   }
 }
 
+/* Room for the wake-up pipe and two descriptors per call; lock held. */
+static struct pollfd *poll_set(pppd_ctx *pc, struct pollfd *fds, size_t *cap) {
+  size_t need = 1;
+  for (ras_call *c = pc->calls; c; c = c->next) need += 2;
+  if (need > *cap) {
+    struct pollfd *grown = realloc(fds, need * sizeof *fds);
+    if (!grown) return fds;   /* keep the old set: the 1 s timeout still services all */
+    fds = grown;
+    *cap = need;
+  }
+  return fds;
+}
+
 static void watcher(void *arg) {
   pppd_ctx *pc = arg;
+  struct pollfd *fds = NULL;
+  size_t cap = 0;
   os_mutex_lock(pc->lock);
   while (!pc->stopping) {
-    struct pollfd fds[256];
     nfds_t n = 1;
     double next = -1, now = os_now();
     char drain[64];
+    fds = poll_set(pc, fds, &cap);
+    if (!fds) {
+      os_cond_wait(pc->cond, pc->lock, 1.0);
+      service(pc, os_now());
+      continue;
+    }
     fds[0].fd = pc->wake[0];
     fds[0].events = POLLIN;
-    for (ras_call *c = pc->calls; c && n < 254; c = c->next) {
+    for (ras_call *c = pc->calls; c && n + 2 <= cap; c = c->next) {
       if (c->sock >= 0) fds[n].fd = c->sock, fds[n++].events = POLLIN;
       if (c->pidfd >= 0) fds[n].fd = c->pidfd, fds[n++].events = POLLIN;
       if (c->kill_at > 0 && (next < 0 || c->kill_at < next)) next = c->kill_at;
@@ -338,6 +358,7 @@ static void watcher(void *arg) {
     service(pc, os_now());
   }
   os_mutex_unlock(pc->lock);
+  free(fds);
 }
 
 static void wake_watcher(pppd_ctx *pc) {
