@@ -212,6 +212,27 @@ describe("the pppd backend", function()
     assert.are.equal(0, #ctx.connections())
   end)
 
+  it("returns nil, message, 5 when it may not hang up someone else's pppd", function()
+    fixture.foreign_context()   -- a root pppd the module did not start
+    local script = [[
+      local ras = require "ras"
+      local list = ras.connections()
+      local ok, msg, code = list[1]:hangup(1)
+      print(#list, ok, code, msg)
+    ]]
+    local ok, out = sh("setpriv --reuid=65534 --regid=65534 --clear-groups lua5.4 -e '" .. script .. "'")
+    assert.is_true(ok, out)
+    local n, hung_up, code, msg = out:match("^(%d+)\t(%S+)\t(%S+)\t([^\n]*)")
+    assert.are.equal("1", n)
+    assert.are.equal("nil", hung_up)
+    assert.are.equal("5", code)
+    assert.matches("cannot signal pppd", msg)
+    local list = ctx.connections()
+    assert.are.equal(1, #list)
+    assert.are.equal("Connected", list[1]:status().state, "the pppd is still up")
+    assert.is_true(list[1]:hangup())
+  end)
+
   it("lists the peer files as entries", function()
     local names = {}
     for _, e in ipairs(ctx.entries()) do
