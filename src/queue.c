@@ -237,16 +237,13 @@ int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev) {
   return queued;
 }
 
-static int read_flag(ras_link *link, int connected) {
-  int v;
+int ras_link_reached_connected(ras_link *link) {
+  int connected;
   os_mutex_lock(link->ctx->lock);
-  v = connected ? link->connected : link->terminal;
+  connected = link->connected;
   os_mutex_unlock(link->ctx->lock);
-  return v;
+  return connected;
 }
-
-int ras_link_reached_connected(ras_link *link) { return read_flag(link, 1); }
-int ras_link_reached_terminal(ras_link *link) { return read_flag(link, 0); }
 
 /* Takes the oldest event; ctx lock held and count > 0. */
 static void pop_locked(ras_link *link, ras_event *ev) {

@@ -53,9 +53,8 @@ int ras_link_push(ras_link *link, const ras_event *ev);
 size_t ras_link_push_many(ras_link *link, ras_event *evs, size_t n);
 /* Like ras_link_push, but only while no terminal state has been pushed. */
 int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev);
-/* Whether Connected (and, separately, any terminal state) was ever pushed. */
+/* Whether Connected was ever pushed. */
 int ras_link_reached_connected(ras_link *link);
-int ras_link_reached_terminal(ras_link *link);
 
 int ras_link_pop(ras_link *link, ras_event *ev);
 size_t ras_link_pending(ras_link *link);

@@ -114,11 +114,6 @@ static void push_state_name(lua_State *L, int state) {
 /* ---------------------------------------------------------------------- */
 /* parameters: every check runs before anything is started                */
 
-typedef struct field {
-  const char *name;
-  size_t max;            /* longest allowed string, in bytes */
-} field;
-
 static const char *string_param(lua_State *L, int t, const char *name,
                                 size_t max) {
   size_t len;
