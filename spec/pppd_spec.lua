@@ -118,34 +118,24 @@ describe("the pppd backend", function()
     assert.is_true(conn:hangup())
   end)
 
-  it("delivers Disconnected to a callback within seconds when the server is killed", function()
-    local last
-    local conn = assert(fixture.dial(ctx, "ok", { on_state = function(_, ev) last = ev end }))
-    repeat ctx.poll(5) until last and last.group == "terminal"
-    assert.are.equal("Connected", last.state)
-    local _, pid = sh("cat /run/ras-test/server.pid")
-    local t = ras.now()
-    assert(sh("kill -TERM " .. pid))
-    while last.state ~= "Disconnected" and ras.now() - t < 10 do ctx.poll(1) end
-    assert.are.equal("Disconnected", last.state)
-    assert.are.equal(629, last.error)
-    assert.is_true(ras.now() - t < 5, "took " .. (ras.now() - t))
-    assert.is_true(conn:hangup())
-  end)
-
-  it("delivers Disconnected to a callback within seconds when the line drops", function()
-    local last
-    local conn = assert(fixture.dial(ctx, "ok", { on_state = function(_, ev) last = ev end }))
-    repeat ctx.poll(5) until last and last.group == "terminal"
-    local _, pid = sh("cat /run/ras-test/server.pid")
-    local t = ras.now()
-    assert(sh("kill -KILL " .. pid))   -- no LCP goodbye: the pty just closes
-    while last.state ~= "Disconnected" and ras.now() - t < 10 do ctx.poll(1) end
-    assert.are.equal("Disconnected", last.state)
-    assert.are.equal(629, last.error)
-    assert.is_true(ras.now() - t < 5, "took " .. (ras.now() - t))
-    conn:hangup()
-  end)
+  -- SIGTERM: the server says goodbye over LCP; SIGKILL: the pty just closes.
+  local drops = { { "TERM", "the server is killed" }, { "KILL", "the line drops" } }
+  for _, drop in ipairs(drops) do
+    it("delivers Disconnected to a callback within seconds when " .. drop[2], function()
+      local last
+      local conn = assert(fixture.dial(ctx, "ok", { on_state = function(_, ev) last = ev end }))
+      repeat ctx.poll(5) until last and last.group == "terminal"
+      assert.are.equal("Connected", last.state)
+      local _, pid = sh("cat /run/ras-test/server.pid")
+      local t = ras.now()
+      assert(sh("kill -" .. drop[1] .. " " .. pid))
+      while last.state ~= "Disconnected" and ras.now() - t < 10 do ctx.poll(1) end
+      assert.are.equal("Disconnected", last.state)
+      assert.are.equal(629, last.error)
+      assert.is_true(ras.now() - t < 5, "took " .. (ras.now() - t))
+      assert.is_true(conn:hangup())
+    end)
+  end
 
   it("ends by the dial timeout when no server answers", function()
     local conn = assert(fixture.dial(ctx, "never", { timeout = 1.5 }))
