@@ -679,15 +679,34 @@ static void pppd_release(ras_call *c) {
 
 /* foreign connections: pppd's pid files */
 
-static pid_t read_pid_file(const char *path, char *ifname, size_t size) {
+/* A pid file: the pid, then (ppp-LINKNAME.pid) the interface; 0 if none. */
+static pid_t read_pid_file(const char *path, char ifname[IF_NAMESIZE]) {
   FILE *f = fopen(path, "re");
   int pid = 0;
+  ifname[0] = '\0';
   if (!f) return 0;
   if (fscanf(f, "%d", &pid) != 1) pid = 0;
-  if (ifname && fscanf(f, "%15s", ifname) != 1) ifname[0] = '\0';
-  (void)size;
+  if (fscanf(f, "%15s", ifname) != 1) ifname[0] = '\0';
   fclose(f);
   return pid;
+}
+
+/* The next pppd pid file of run_dir: its pid (0 when there is none left)
+ * and its interface (a pppN.pid file is named after it). */
+static pid_t next_pid_file(DIR *d, const char *run_dir, char ifname[IF_NAMESIZE]) {
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *dot = strstr(e->d_name, ".pid");
+    char path[PATH_MAX];
+    pid_t pid;
+    if (strncmp(e->d_name, "ppp", 3) != 0 || !dot) continue;
+    snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+    if ((pid = read_pid_file(path, ifname)) <= 0) continue;
+    if (!ifname[0] && isdigit((unsigned char)e->d_name[3]))
+      snprintf(ifname, IF_NAMESIZE, "%.*s", (int)(dot - e->d_name), e->d_name);
+    return pid;
+  }
+  return 0;
 }
 
 /* The entry a pppd was started for: `call NAME`, `file PATH`, else "". */
@@ -753,17 +772,14 @@ static int add_info(info_list *l, uint64_t id, const char *entry, const char *ph
 /* Foreign pppd processes with a pid file in the run directory. */
 static int scan_pid_files(pppd_ctx *pc, info_list *l) {
   DIR *d = opendir(pc->run_dir);
-  struct dirent *e;
+  char ifname[IF_NAMESIZE];
+  pid_t pid;
   if (!d) return 0;
-  while ((e = readdir(d)) != NULL) {
-    char path[PATH_MAX], entry[RAS_MAX_ENTRY + 1];
-    pid_t pid;
+  while ((pid = next_pid_file(d, pc->run_dir, ifname)) > 0) {
+    char entry[RAS_MAX_ENTRY + 1];
     int listed = 0;
-    if (strncmp(e->d_name, "ppp", 3) != 0 || !strstr(e->d_name, ".pid")) continue;
-    snprintf(path, sizeof path, "%s/%s", pc->run_dir, e->d_name);
-    pid = read_pid_file(path, NULL, 0);
     for (size_t i = 0; i < l->n; i++) listed |= l->items[i].id == (uint64_t)pid;
-    if (pid <= 0 || listed || !is_pppd(pid)) continue;
+    if (listed || !is_pppd(pid)) continue;
     entry_of_process(pid, entry, sizeof entry);
     if (add_info(l, (uint64_t)pid, entry, pc->peers_dir) != 0) break;
   }
@@ -787,23 +803,15 @@ static ras_conn_info *pppd_connections(void *be, size_t *n, ras_error *err) {
   return l.items;
 }
 
-/* The interface a foreign pppd runs, from its ppp<unit>.pid file. */
+/* The interface a foreign pppd runs, from its pid file. */
 static void interface_of(pppd_ctx *pc, pid_t pid, char *ifname, size_t size) {
   DIR *d = opendir(pc->run_dir);
-  struct dirent *e;
+  char name[IF_NAMESIZE];
+  pid_t found;
   ifname[0] = '\0';
   if (!d) return;
-  while ((e = readdir(d)) != NULL && !ifname[0]) {
-    char path[PATH_MAX], name[IF_NAMESIZE] = "";
-    if (strncmp(e->d_name, "ppp", 3) != 0 || !strstr(e->d_name, ".pid")) continue;
-    snprintf(path, sizeof path, "%s/%s", pc->run_dir, e->d_name);
-    if (read_pid_file(path, name, sizeof name) != pid) continue;
-    /* ppp-LINKNAME.pid has the interface on its second line; pppN.pid is
-     * named after it */
-    if (!name[0] && isdigit((unsigned char)e->d_name[3]))
-      snprintf(name, sizeof name, "%.*s", (int)(strstr(e->d_name, ".pid") - e->d_name), e->d_name);
-    copy_text(ifname, size, name);
-  }
+  while ((found = next_pid_file(d, pc->run_dir, name)) > 0 && !(found == pid && name[0])) {}
+  if (found == pid) copy_text(ifname, size, name);
   closedir(d);
 }
 
