@@ -19,8 +19,9 @@ ALL_CFLAGS = -std=c99 -fPIC $(WARN) $(CFLAGS) $(LUA_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS := -lpthread -lm
 
 # Platform-neutral files, plus each platform's files (empty elsewhere).
-RAS_SRC := src/ras.c src/queue.c src/states.c src/guard.c src/backend_sim.c \
-	src/backend_pppd.c src/backend_win32.c src/os_posix.c src/os_win32.c
+RAS_SRC := src/ras.c src/options.c src/queue.c src/idmap.c src/states.c src/errors.c \
+	src/backends.c src/backend_sim.c src/backend_pppd.c src/backend_win32.c src/os_posix.c \
+	src/os_win32.c
 RAS_HDR := $(wildcard src/*.h)
 
 BUSTED := $(LUA) /usr/bin/busted

@@ -21,7 +21,8 @@ build = {
    modules = {
       ras = {
          sources = {
-            "src/ras.c", "src/queue.c", "src/states.c", "src/guard.c", "src/backend_sim.c",
+            "src/ras.c", "src/options.c", "src/queue.c", "src/idmap.c",
+            "src/states.c", "src/errors.c", "src/backends.c", "src/backend_sim.c",
             "src/backend_pppd.c", "src/backend_win32.c", "src/os_posix.c",
             "src/os_win32.c",
          },

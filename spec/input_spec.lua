@@ -56,7 +56,7 @@ describe("bad input", function()
     rejects({ entry = "ok", timeout = "5" }, "'timeout'")
     rejects({ entry = "ok", timeout = 0 }, "'timeout'")
     rejects({ entry = "ok", timeout = -1 }, "'timeout'")
-    rejects({ entry = "ok", timeout = 1 / 0 }, "'timeout'")
+    rejects({ entry = "ok", timeout = 0 / 0 }, "'timeout' %(not a number%)")
     rejects({ entry = "ok", on_state = "print" }, "'on_state' %(function or coroutine expected")
   end)
 

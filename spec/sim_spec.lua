@@ -128,14 +128,14 @@ describe("the simulator", function()
 
   it("raises an error naming a bad scenario field", function()
     local cases = {
-      { { X = { step = -1 } }, "'step'" },
-      { { X = { states = { "Connected" } } }, "running states only" },
-      { { X = { states = { "Nonsense" } } }, "unknown state" },
-      { { X = { fail = { at = "OpenPort" } } }, "'fail.error'" },
-      { { X = { colour = "red" } }, "unknown scenario field 'colour'" },
-      { { X = { username = 5 } }, "'username'" },
-      { { X = { device_type = string.rep("t", 17) } }, "'device_type'" },
-      { { X = "ok" }, "must be a table" },
+      { { X = { step = -1 } }, "bad option 'entries.X.step' %(must be >= 0%)" },
+      { { X = { states = { "Connected" } } }, "'entries.X.states%[1%]' %(running states only" },
+      { { X = { states = { "Nonsense" } } }, "'entries.X.states%[1%]' %(unknown state" },
+      { { X = { fail = { at = "OpenPort" } } }, "'entries.X.fail.error' %(missing%)" },
+      { { X = { colour = "red" } }, "unknown option 'entries.X.colour'" },
+      { { X = { username = 5 } }, "'entries.X.username' %(string expected, got number%)" },
+      { { X = { device_type = string.rep("t", 17) } }, "'entries.X.device_type' %(longer than 16" },
+      { { X = "ok" }, "'entries.X' %(table expected, got string%)" },
     }
     for _, case in ipairs(cases) do
       local ok, err = pcall(ras.open, "sim", { entries = case[1] })

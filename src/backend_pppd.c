@@ -36,15 +36,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lauxlib.h"
-#include "lua.h"
-
 #include "backend.h"
 
 extern char **environ;
+extern const ras_backend ras_backend_pppd;
 
 #define KILL_GRACE 5.0            /* seconds between SIGTERM and SIGKILL */
 #define PLUGIN_MAX_SECRET 255     /* the plugin's limit for user and password */
+#define OPTION_MAX_PATH 4096      /* ras.open's path options: Linux's PATH_MAX */
+#define OPTION_MAX_WORDS 256      /* ras.open's `options`: words, and bytes each */
+#define OPTION_MAX_WORD 1024
+/* Longest wait() sleeps at once: the contract says never forever, and the
+ * hang-up loop asks the status again after each. */
+#define WAIT_SLICE 1.0
 
 /* pppd's exit statuses (pppd(8)), the `dead` reasons of the plugin */
 enum {
@@ -57,7 +61,15 @@ enum {
   EXIT_TRAFFIC = 20, EXIT_CNID = 21
 };
 
-typedef struct pppd_ctx {
+/* ras.open("pppd", options), as the binding fills it by pppd_options;
+ * NULL strings take the defaults. */
+typedef struct pppd_config {
+  const char *peers_dir, *pppd, *plugin, *run_dir;
+  const char **options;
+  size_t noptions;
+} pppd_config;
+
+struct ras_instance {
   os_mutex *lock;
   os_cond *cond;                  /* a call changed phase */
   os_thread *watcher;
@@ -67,7 +79,7 @@ typedef struct pppd_ctx {
   char **options;                 /* extra pppd words for every dial */
   size_t noptions;
   struct ras_call *calls;
-} pppd_ctx;
+};
 
 enum phase {
   DIALLING,   /* pppd runs, not yet up */
@@ -78,9 +90,9 @@ enum phase {
 };
 
 struct ras_call {
-  pppd_ctx *pc;
+  ras_instance *pc;
   struct ras_call *next;
-  ras_link *link;
+  ras_feed *feed;
   pid_t pid;
   int sock, pidfd;                /* -1 when closed */
   int foreign, released, hangup_requested;
@@ -144,12 +156,13 @@ static int reason_error(int status, int was_up) {
 /* events (pc lock held)                                                  */
 
 static void push(ras_call *c, int state, int error, int extended, const char *detail) {
-  ras_event ev = { state, error, extended, 1, os_now(), NULL };
+  ras_event ev = { .state = state, .error = error, .extended_error = extended,
+                   .time = os_now() };
   c->state = state;
   if (error) c->error = error;
-  if (!c->link) return;
+  if (!c->feed) return;
   if (detail) ev.detail = strdup(detail);
-  ras_link_push(c->link, &ev);
+  ras_feed_push(c->feed, &ev);
 }
 
 /* Reports a running state once per dial attempt. */
@@ -209,7 +222,7 @@ static void on_exit_of_pppd(ras_call *c) {
   int was_up = c->phase == UP;
   char detail[96];
   if (c->hangup_requested) {
-    set_phase(c, GONE);   /* the core reports the hang-up itself */
+    set_phase(c, GONE);   /* the binding reports the hang-up itself */
     return;
   }
   if (status == EXIT_AUTH_TOPEER && c->paused_states && !was_up) {
@@ -289,13 +302,13 @@ static int process_exited(ras_call *c) {
 static void free_call(ras_call *c) {
   close_fd(&c->sock);
   close_fd(&c->pidfd);
-  if (c->link) ras_link_unref(c->link);
+  if (c->feed) ras_feed_unref(c->feed);
   os_wipe(c, sizeof *c);
   free(c);
 }
 
 /* One round: handle what is ready, free what is done. Lock held. */
-static void service(pppd_ctx *pc, double now) {
+static void service(ras_instance *pc, double now) {
   ras_call **pp = &pc->calls;
   while (*pp) {
     ras_call *c = *pp;
@@ -317,7 +330,7 @@ static void service(pppd_ctx *pc, double now) {
 }
 
 /* Room for the wake-up pipe and two descriptors per call; lock held. */
-static struct pollfd *poll_set(pppd_ctx *pc, struct pollfd *fds, size_t *cap) {
+static struct pollfd *poll_set(ras_instance *pc, struct pollfd *fds, size_t *cap) {
   size_t need = 1;
   for (ras_call *c = pc->calls; c; c = c->next) need += 2;
   if (need > *cap) {
@@ -330,7 +343,7 @@ static struct pollfd *poll_set(pppd_ctx *pc, struct pollfd *fds, size_t *cap) {
 }
 
 static void watcher(void *arg) {
-  pppd_ctx *pc = arg;
+  ras_instance *pc = arg;
   struct pollfd *fds = NULL;
   size_t cap = 0;
   os_mutex_lock(pc->lock);
@@ -361,13 +374,13 @@ static void watcher(void *arg) {
   free(fds);
 }
 
-static void wake_watcher(pppd_ctx *pc) {
+static void wake_watcher(ras_instance *pc) {
   ssize_t n = write(pc->wake[1], "x", 1);
   (void)n;  /* a full pipe is already a pending wake-up */
 }
 
 /* pc lock held */
-static int ensure_watcher(pppd_ctx *pc, ras_error *err) {
+static int ensure_watcher(ras_instance *pc, ras_error *err) {
   if (pc->watcher) return 0;
   pc->watcher = os_thread_start(watcher, pc);
   return pc->watcher ? 0 : ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY,
@@ -404,13 +417,18 @@ static int send_secrets(int sock, const ras_call *c) {
   return n == (ssize_t)len ? 0 : -1;
 }
 
+/* pppd, call|file, the peer, nodetach, plugin, its path, ras-fd, 3 and
+ * callback NUMBER, around the context's options, then NULL: every word
+ * ras.open and dial can give fits. */
+#define FIXED_WORDS 10
+
 typedef struct argv_builder {
-  char *words[64];
+  char *words[FIXED_WORDS + OPTION_MAX_WORDS + 1];
   int n;
 } argv_builder;
 
 static void add_word(argv_builder *a, const char *w) {
-  if (a->n < 62) a->words[a->n++] = (char *)w;
+  if (a->n < (int)(sizeof a->words / sizeof a->words[0]) - 1) a->words[a->n++] = (char *)w;
   a->words[a->n] = NULL;
 }
 
@@ -440,7 +458,15 @@ static char **child_environment(const ras_call *c, char *number_var, size_t size
   return env;
 }
 
-static int spawn_pppd(pppd_ctx *pc, ras_call *c, ras_error *err) {
+/* Out of processes, memory or descriptors: say which (code 8 or 4). A
+ * pppd that cannot be run at all is the device's error, as before. */
+static int spawn_failure(ras_error *err, int rc, const char *pppd) {
+  if (rc == EAGAIN || rc == ENOMEM || rc == EMFILE || rc == ENFILE)
+    return ras_fail_errno(err, rc, "cannot start pppd");
+  return ras_fail(err, RAS_ERROR_FROM_DEVICE, "cannot run %s: %s", pppd, strerror(rc));
+}
+
+static int spawn_pppd(ras_instance *pc, ras_call *c, ras_error *err) {
   argv_builder a = { { NULL }, 0 };
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -450,13 +476,19 @@ static int spawn_pppd(pppd_ctx *pc, ras_call *c, ras_error *err) {
   char number_var[32 + RAS_MAX_NUMBER], **env;
   int sv[2], child, rc;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "socketpair: %s", strerror(errno));
+    return ras_fail_errno(err, errno, "cannot create the socket pair for pppd's channel");
   /* fd 3 in the child: keep our copy above it so that dup2 really copies */
   child = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-  close(sv[1]);
-  if (child < 0 || send_secrets(sv[0], c) != 0) {
+  if (child < 0) {
+    rc = errno;
     close(sv[0]);
-    if (child >= 0) close(child);
+    close(sv[1]);
+    return ras_fail_errno(err, rc, "cannot duplicate pppd's channel descriptor");
+  }
+  close(sv[1]);
+  if (send_secrets(sv[0], c) != 0) {
+    close(sv[0]);
+    close(child);
     return ras_fail(err, RAS_ERROR_FROM_DEVICE, "cannot set up the pppd channel");
   }
   add_word(&a, pc->pppd);
@@ -492,7 +524,7 @@ static int spawn_pppd(pppd_ctx *pc, ras_call *c, ras_error *err) {
   close(child);
   if (rc != 0) {
     close(sv[0]);
-    return ras_fail(err, RAS_ERROR_FROM_DEVICE, "cannot run %s: %s", pc->pppd, strerror(rc));
+    return spawn_failure(err, rc, pc->pppd);
   }
   fcntl(sv[0], F_SETFL, O_NONBLOCK);
   c->sock = sv[0];
@@ -532,9 +564,8 @@ static int store_credentials(ras_call *c, const char *user, const char *password
   return 0;
 }
 
-static int pppd_dial(void *be, ras_link *link, const ras_dial_params *p,
+static int pppd_dial(ras_instance *pc, ras_feed *feed, const ras_dial_params *p,
                      ras_call **out, uint64_t *id, ras_error *err) {
-  pppd_ctx *pc = be;
   const char *dir = p->phonebook ? p->phonebook : pc->peers_dir;
   struct stat st;
   ras_call *c;
@@ -572,8 +603,8 @@ static int pppd_dial(void *be, ras_link *link, const ras_dial_params *p,
     free_call(c);
     return err->code;
   }
-  ras_link_ref(link);
-  c->link = link;
+  ras_feed_ref(feed);
+  c->feed = feed;
   push(c, RAS_OpenPort, 0, 0, NULL);
   c->emitted = 1u << RAS_OpenPort;
   c->next = pc->calls;
@@ -586,7 +617,7 @@ static int pppd_dial(void *be, ras_link *link, const ras_dial_params *p,
 }
 
 static int pppd_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
-  pppd_ctx *pc = c->pc;
+  ras_instance *pc = c->pc;
   int rc = 0;
   os_mutex_lock(pc->lock);
   if (c->phase != PAUSED) {
@@ -605,7 +636,7 @@ static int pppd_resume(ras_call *c, const ras_resume_params *p, ras_error *err) 
 }
 
 static int pppd_hangup(ras_call *c, ras_error *err) {
-  pppd_ctx *pc = c->pc;
+  ras_instance *pc = c->pc;
   int rc = 0;
   os_mutex_lock(pc->lock);
   if (c->phase == PAUSED || c->phase == ENDED) set_phase(c, GONE);
@@ -636,12 +667,13 @@ static void interface_address(const char *ifname, unsigned long request, char *o
 }
 
 static int pppd_status(ras_call *c, ras_status *st) {
-  pppd_ctx *pc = c->pc;
+  ras_instance *pc = c->pc;
   int rc = 0;
   os_mutex_lock(pc->lock);
   if (c->phase == GONE) rc = RAS_ERROR_INVALID_HANDLE;
   else {
     st->state = c->state;
+    st->substate = RAS_SUB_None;
     st->error = c->error;
     copy_text(st->device_type, sizeof st->device_type, "ppp");
     copy_text(st->device_name, sizeof st->device_name, c->device);
@@ -658,23 +690,24 @@ static int pppd_status(ras_call *c, ras_status *st) {
 }
 
 static void pppd_wait(ras_call *c, double seconds) {
-  pppd_ctx *pc = c->pc;
+  ras_instance *pc = c->pc;
+  if (!(seconds >= 0 && seconds <= WAIT_SLICE)) seconds = WAIT_SLICE;
   os_mutex_lock(pc->lock);
   if (c->phase != GONE) os_cond_wait(pc->cond, pc->lock, seconds);
   os_mutex_unlock(pc->lock);
 }
 
 static void pppd_release(ras_call *c) {
-  pppd_ctx *pc = c->pc;
-  ras_link *link;
+  ras_instance *pc = c->pc;
+  ras_feed *feed;
   os_mutex_lock(pc->lock);
-  link = c->link;
-  c->link = NULL;
+  feed = c->feed;
+  c->feed = NULL;
   c->released = 1;
   os_wipe(c->password, sizeof c->password);
   wake_watcher(pc);   /* it frees the call once it is gone */
   os_mutex_unlock(pc->lock);
-  if (link) ras_link_unref(link);
+  if (feed) ras_feed_unref(feed);
 }
 
 /* foreign connections: pppd's pid files */
@@ -742,7 +775,7 @@ static int is_pppd(pid_t pid) {
   return strncmp(comm, "pppd", 4) == 0;
 }
 
-static ras_call *own_call(pppd_ctx *pc, pid_t pid) {
+static ras_call *own_call(ras_instance *pc, pid_t pid) {
   for (ras_call *c = pc->calls; c; c = c->next)
     if (c->pid == pid && c->phase != GONE) return c;
   return NULL;
@@ -770,7 +803,7 @@ static int add_info(info_list *l, uint64_t id, const char *entry, const char *ph
 }
 
 /* Foreign pppd processes with a pid file in the run directory. */
-static int scan_pid_files(pppd_ctx *pc, info_list *l) {
+static int scan_pid_files(ras_instance *pc, info_list *l) {
   DIR *d = opendir(pc->run_dir);
   char ifname[IF_NAMESIZE];
   pid_t pid;
@@ -787,8 +820,7 @@ static int scan_pid_files(pppd_ctx *pc, info_list *l) {
   return 0;
 }
 
-static ras_conn_info *pppd_connections(void *be, size_t *n, ras_error *err) {
-  pppd_ctx *pc = be;
+static ras_conn_info *pppd_connections(ras_instance *pc, size_t *n, ras_error *err) {
   info_list l = { NULL, 0, 0 };
   os_mutex_lock(pc->lock);
   for (ras_call *c = pc->calls; c; c = c->next)   /* ours, and foreign ones we watch */
@@ -804,7 +836,7 @@ static ras_conn_info *pppd_connections(void *be, size_t *n, ras_error *err) {
 }
 
 /* The interface a foreign pppd runs, from its pid file. */
-static void interface_of(pppd_ctx *pc, pid_t pid, char *ifname, size_t size) {
+static void interface_of(ras_instance *pc, pid_t pid, char *ifname, size_t size) {
   DIR *d = opendir(pc->run_dir);
   char name[IF_NAMESIZE];
   pid_t found;
@@ -815,15 +847,15 @@ static void interface_of(pppd_ctx *pc, pid_t pid, char *ifname, size_t size) {
   closedir(d);
 }
 
-static ras_call *pppd_attach(void *be, ras_link *link, uint64_t id, ras_error *err) {
-  pppd_ctx *pc = be;
+static ras_call *pppd_attach(ras_instance *pc, ras_feed *feed, uint64_t id,
+                             ras_error *err) {
   pid_t pid = (pid_t)id;
   ras_call *c;
   os_mutex_lock(pc->lock);
   c = own_call(pc, pid);
-  if (c && !c->link) {
-    ras_link_ref(link);
-    c->link = link;
+  if (c && !c->feed) {
+    ras_feed_ref(feed);
+    c->feed = feed;
     c->released = 0;
   } else if (!c && is_pppd(pid) && (c = calloc(1, sizeof *c)) != NULL) {
     c->pc = pc;
@@ -835,8 +867,8 @@ static ras_call *pppd_attach(void *be, ras_link *link, uint64_t id, ras_error *e
     c->state = RAS_Connected;
     entry_of_process(pid, c->entry, sizeof c->entry);
     interface_of(pc, pid, c->ifname, sizeof c->ifname);
-    ras_link_ref(link);
-    c->link = link;
+    ras_feed_ref(feed);
+    c->feed = feed;
     c->next = pc->calls;
     pc->calls = c;
     if (ensure_watcher(pc, err) == 0) wake_watcher(pc);
@@ -848,9 +880,8 @@ static ras_call *pppd_attach(void *be, ras_link *link, uint64_t id, ras_error *e
   return c;
 }
 
-static ras_entry_info *pppd_entries(void *be, const char *phonebook, size_t *n,
+static ras_entry_info *pppd_entries(ras_instance *pc, const char *phonebook, size_t *n,
                                     ras_error *err) {
-  pppd_ctx *pc = be;
   const char *dir = phonebook ? phonebook : pc->peers_dir;
   DIR *d = opendir(dir);
   struct dirent *e;
@@ -883,7 +914,7 @@ static ras_entry_info *pppd_entries(void *be, const char *phonebook, size_t *n,
 /* ---------------------------------------------------------------------- */
 /* context                                                                */
 
-static void free_ctx(pppd_ctx *pc) {
+static void free_ctx(ras_instance *pc) {
   while (pc->calls) {
     ras_call *c = pc->calls;
     pc->calls = c->next;
@@ -904,8 +935,7 @@ static void free_ctx(pppd_ctx *pc) {
 
 /* Hung-up dials are waited for (SIGKILL after the grace period) so that no
  * zombie is left; established connections stay up. */
-static void pppd_close(void *be) {
-  pppd_ctx *pc = be;
+static void pppd_close(ras_instance *pc) {
   double until = os_now() + KILL_GRACE;
   os_mutex_lock(pc->lock);
   for (;;) {
@@ -928,7 +958,7 @@ static char *default_plugin(void) {
   Dl_info info;
   char path[PATH_MAX];
   const char *slash;
-  if (!dladdr((void *)&ras_backend_sim, &info) || !info.dli_fname) return strdup("ras_pppd.so");
+  if (!dladdr(&ras_backend_pppd, &info) || !info.dli_fname) return strdup("ras_pppd.so");
   slash = strrchr(info.dli_fname, '/');
   if (!slash) return strdup("./ras_pppd.so");
   snprintf(path, sizeof path, "%.*s/ras_pppd.so", (int)(slash - info.dli_fname), info.dli_fname);
@@ -938,78 +968,87 @@ static char *default_plugin(void) {
   }
 }
 
-static char *string_option(lua_State *L, int options, const char *name, const char *def) {
-  const char *s = def;
-  if (options) {
-    int type = lua_getfield(L, options, name);
-    if (type != LUA_TNIL && type != LUA_TSTRING)
-      luaL_error(L, "option '%s' must be a string", name);
-    if (type == LUA_TSTRING) s = lua_tostring(L, -1);
-    lua_pop(L, 1);
-  }
-  return s ? strdup(s) : NULL;
+/* The config's strings die with open(): everything kept is a copy. */
+static char *copy_option(const char *value, const char *def) {
+  return value ? strdup(value) : def ? strdup(def) : NULL;
 }
 
-static void read_options(lua_State *L, int options, pppd_ctx *pc) {
-  static const char *const known[] = { "peers_dir", "pppd", "options", "plugin", "run_dir", NULL };
-  if (!options) return;
-  lua_pushnil(L);
-  while (lua_next(L, options)) {
-    int ok = 0;
-    lua_pop(L, 1);
-    for (int i = 0; known[i] && !ok; i++)
-      ok = lua_type(L, -1) == LUA_TSTRING && strcmp(known[i], lua_tostring(L, -1)) == 0;
-    if (!ok) luaL_error(L, "unknown pppd option '%s'", luaL_tolstring(L, -1, NULL));
-  }
-  if (lua_getfield(L, options, "options") != LUA_TNIL) {
-    size_t n;
-    if (!lua_istable(L, -1)) luaL_error(L, "option 'options' must be an array of pppd words");
-    n = lua_rawlen(L, -1);
-    pc->options = calloc(n + 1, sizeof *pc->options);
-    if (!pc->options) luaL_error(L, "out of memory");
-    for (size_t i = 1; i <= n; i++) {
-      if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING)
-        luaL_error(L, "option 'options' must be an array of pppd words");
-      pc->options[pc->noptions++] = strdup(lua_tostring(L, -1));
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
+static int copy_words(ras_instance *pc, const pppd_config *cfg) {
+  pc->options = calloc(cfg->noptions + 1, sizeof *pc->options);
+  if (!pc->options) return -1;
+  for (; pc->noptions < cfg->noptions; pc->noptions++)
+    if (!(pc->options[pc->noptions] = strdup(cfg->options[pc->noptions]))) return -1;
+  return 0;
 }
 
-static void free_ctx_state(void *pc) { free_ctx(pc); }
+static int copy_config(ras_instance *pc, const pppd_config *cfg) {
+  pc->pppd = copy_option(cfg->pppd, "/usr/sbin/pppd");
+  pc->peers_dir = copy_option(cfg->peers_dir, "/etc/ppp/peers");
+  pc->run_dir = copy_option(cfg->run_dir, "/var/run");
+  pc->plugin = cfg->plugin ? strdup(cfg->plugin) : default_plugin();
+  if (!pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin) return -1;
+  return copy_words(pc, cfg);
+}
 
-static void *pppd_open(lua_State *L, int options, ras_error *err) {
-  pppd_ctx *pc = calloc(1, sizeof *pc);
-  void *guard;
+static ras_instance *pppd_open(const void *config, ras_error *err) {
+  static const pppd_config defaults;   /* the default context may pass none */
+  const pppd_config *cfg = config ? config : &defaults;
+  ras_instance *pc = calloc(1, sizeof *pc);
   if (!pc) {
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "cannot open the pppd backend: out of memory");
     return NULL;
   }
   pc->wake[0] = pc->wake[1] = -1;
-  guard = ras_guard_push(L, pc, free_ctx_state);
-  read_options(L, options, pc);
-  pc->pppd = string_option(L, options, "pppd", "/usr/sbin/pppd");
-  pc->peers_dir = string_option(L, options, "peers_dir", "/etc/ppp/peers");
-  pc->run_dir = string_option(L, options, "run_dir", "/var/run");
-  pc->plugin = string_option(L, options, "plugin", NULL);
-  if (!pc->plugin) pc->plugin = default_plugin();
   pc->lock = os_mutex_new();
   pc->cond = os_cond_new();
-  if (!pc->lock || !pc->cond || !pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin ||
-      pipe2(pc->wake, O_CLOEXEC | O_NONBLOCK) != 0)
-    luaL_error(L, "cannot open the pppd backend: out of resources");
-  ras_guard_release(L, guard);
+  if (!pc->lock || !pc->cond || copy_config(pc, cfg) != 0) {
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "cannot open the pppd backend: out of memory");
+    free_ctx(pc);
+    return NULL;
+  }
+  if (pipe2(pc->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ras_fail_errno(err, errno, "cannot create the pppd watcher's wake-up pipe");
+    free_ctx(pc);
+    return NULL;
+  }
   return pc;
 }
 
+static const ras_field pppd_fields[] = {
+  { .name = "peers_dir", .kind = RAS_STRING, .offset = offsetof(pppd_config, peers_dir),
+    .max = OPTION_MAX_PATH },
+  { .name = "pppd", .kind = RAS_STRING, .offset = offsetof(pppd_config, pppd),
+    .max = OPTION_MAX_PATH },
+  { .name = "options", .kind = RAS_STRINGS, .offset = offsetof(pppd_config, options),
+    .count = offsetof(pppd_config, noptions), .limit = OPTION_MAX_WORDS,
+    .max = OPTION_MAX_WORD },
+  { .name = "plugin", .kind = RAS_STRING, .offset = offsetof(pppd_config, plugin),
+    .max = OPTION_MAX_PATH },
+  { .name = "run_dir", .kind = RAS_STRING, .offset = offsetof(pppd_config, run_dir),
+    .max = OPTION_MAX_PATH },
+  { .name = NULL }
+};
+
+static const ras_record pppd_options = {
+  .size = sizeof(pppd_config),
+  .fields = pppd_fields
+};
+
 const ras_backend ras_backend_pppd = {
-  "pppd",
-  pppd_open, pppd_close,
-  pppd_dial, pppd_attach, pppd_resume, pppd_hangup, pppd_status, pppd_wait,
-  pppd_release,
-  pppd_connections, pppd_entries,
-  NULL
+  .name = "pppd",
+  .options = &pppd_options,
+  .open = pppd_open,
+  .close = pppd_close,
+  .dial = pppd_dial,
+  .attach = pppd_attach,
+  .resume = pppd_resume,
+  .hangup = pppd_hangup,
+  .status = pppd_status,
+  .wait = pppd_wait,
+  .release = pppd_release,
+  .connections = pppd_connections,
+  .entries = pppd_entries,
+  .error_text = NULL
 };
 
 #endif /* __linux__ */

@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lauxlib.h"
-#include "lua.h"
-
 #include "backend.h"
+#include "idmap.h"
 
 /* What a dial to one entry does; read-only once the context is open. */
 typedef struct scenario {
@@ -18,17 +16,17 @@ typedef struct scenario {
   char *username, *password;      /* expected; NULL accepts anything */
   unsigned char *states;          /* running states reported before Connected */
   size_t nstates;
-  double step;                    /* seconds between notifications */
+  double step;                    /* seconds between notifications; < 0: never */
   int fail_at, fail_error;        /* fail_at -1: never */
   int callback, password_expired;
   double drop_after;              /* < 0: the link never drops */
-  double hangup_delay;
+  double hangup_delay;            /* < 0: the teardown never ends */
   char device_type[RAS_MAX_DEVICE_TYPE + 1];
   char device_name[RAS_MAX_DEVICE_NAME + 1];
   char local_address[64], remote_address[64];
 } scenario;
 
-typedef struct sim {
+struct ras_instance {
   os_mutex *lock;
   os_cond *cond;                  /* timer changes, and calls that are gone */
   os_thread *thread;              /* started by the first call that needs it */
@@ -37,20 +35,23 @@ typedef struct sim {
   scenario *scenarios;
   size_t nscenarios;
   scenario fallback;              /* for dials by number alone */
-  struct ras_call *calls;
+  struct ras_call *calls;         /* doubly linked */
+  ras_idmap by_id;
   uint64_t next_id;
   ras_event batch[64];            /* one call's events, pushed under one lock */
   size_t nbatch;
-} sim;
+};
+
+typedef struct ras_instance sim;
 
 enum phase { RUNNING, PAUSED, CONNECTED, ENDED, TEARDOWN, GONE };
 
 struct ras_call {
   sim *sim;
-  struct ras_call *next;
+  struct ras_call *next, *prev;
   uint64_t id;
   const scenario *sc;
-  ras_link *link;                 /* NULL when nobody watches */
+  ras_feed *feed;                 /* NULL when nobody watches */
   enum phase phase;
   double due;                     /* next timed step; < 0: none */
   size_t next_state;
@@ -82,7 +83,7 @@ static const unsigned char call_back[] = {
 
 /* Only the simulator thread emits; its loop flushes the batch. */
 static void emit(ras_call *c, int state, int error) {
-  ras_event ev = { state, error, 0, 1, os_now(), NULL };
+  ras_event ev = { .state = state, .error = error, .time = os_now() };
   sim *s = c->sim;
   c->state = state;
   if (error) c->error = error;
@@ -91,7 +92,7 @@ static void emit(ras_call *c, int state, int error) {
 }
 
 static void flush(sim *s, ras_call *c) {
-  if (s->nbatch && c->link) ras_link_push_many(c->link, s->batch, s->nbatch);
+  if (s->nbatch && c->feed) ras_feed_push_many(c->feed, s->batch, s->nbatch);
   s->nbatch = 0;
 }
 
@@ -161,7 +162,7 @@ static void run_step(ras_call *c, double now) {
     return;
   }
   emit(c, state, 0);
-  c->due = now + sc->step;
+  c->due = sc->step < 0 ? -1 : now + sc->step;
   if (state == sc->fail_at) fail(c, sc->fail_error);
   else if (state == RAS_Authenticate) check_credentials(c);
   else if (state == RAS_Authenticated && sc->callback && !c->called_back)
@@ -182,6 +183,24 @@ static void advance(sim *s, ras_call *c, double now) {
   }
 }
 
+/* The call list (sim lock held): doubly linked and indexed by id, so that
+ * attach and release cost O(1) however many calls there are. */
+static int add_call(sim *s, ras_call *c) {
+  if (ras_idmap_put(&s->by_id, c->id, c) != 0) return -1;
+  c->prev = NULL;
+  c->next = s->calls;
+  if (s->calls) s->calls->prev = c;
+  s->calls = c;
+  return 0;
+}
+
+static void unlink_call(sim *s, ras_call *c) {
+  if (c->prev) c->prev->next = c->next;
+  else s->calls = c->next;
+  if (c->next) c->next->prev = c->prev;
+  ras_idmap_remove(&s->by_id, c->id);
+}
+
 static void free_call(ras_call *c) {
   os_wipe(c, sizeof *c);
   free(c);
@@ -194,20 +213,18 @@ static void sim_thread(void *arg) {
   os_mutex_lock(s->lock);
   while (!s->stopping) {
     double now = os_now(), next = -1;
-    ras_call **pp = &s->calls;
-    while (*pp) {
-      ras_call *c = *pp;
+    for (ras_call *c = s->calls, *following; c; c = following) {
+      following = c->next;
       /* a step emits at most two events (a state, then its failure) */
       for (int batch = 0; batch < 31 && c->due >= 0 && c->due <= now; batch++)
         advance(s, c, now);
       flush(s, c);
       if (c->phase == GONE && c->released) {
-        *pp = c->next;
+        unlink_call(s, c);
         free_call(c);
         continue;
       }
       if (c->due >= 0 && (next < 0 || c->due < next)) next = c->due;
-      pp = &c->next;
     }
     if (next < 0) os_cond_wait(s->cond, s->lock, -1);
     else if (next > now) os_cond_wait(s->cond, s->lock, next - now);
@@ -232,12 +249,18 @@ static int ensure_thread(sim *s, ras_error *err) {
 /* backend interface */
 
 static const scenario *find_scenario(sim *s, const char *entry) {
-  for (size_t i = 0; i < s->nscenarios; i++)
-    if (strcmp(s->scenarios[i].name, entry) == 0) return &s->scenarios[i];
+  size_t lo = 0, hi = s->nscenarios;   /* sorted by name */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int cmp = strcmp(s->scenarios[mid].name, entry);
+    if (cmp == 0) return &s->scenarios[mid];
+    if (cmp < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return NULL;
 }
 
-/* Copies src (when given), cut to fit: the core has checked the lengths. */
+/* Copies src (when given), cut to fit: the binding has checked lengths. */
 static void copy_text(char *dst, size_t size, const char *src) {
   size_t len;
   if (!src) return;
@@ -247,57 +270,54 @@ static void copy_text(char *dst, size_t size, const char *src) {
   dst[len] = '\0';
 }
 
-static int sim_dial(void *be, ras_link *link, const ras_dial_params *p,
+static ras_call *new_call(sim *s, const scenario *sc) {
+  ras_call *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->sim = s;
+  c->sc = sc;
+  c->id = ++s->next_id;
+  return c;
+}
+
+static int sim_dial(ras_instance *s, ras_feed *feed, const ras_dial_params *p,
                     ras_call **out, uint64_t *id, ras_error *err) {
-  sim *s = be;
   const scenario *sc = p->entry ? find_scenario(s, p->entry) : &s->fallback;
   ras_call *c;
   if (!sc || (p->phonebook && strcmp(p->phonebook, s->phonebook) != 0))
     return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
                     "no entry '%s' in the simulator's phonebook '%s'",
                     p->entry ? p->entry : "", s->phonebook);
-  c = calloc(1, sizeof *c);
-  if (!c) return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-  c->sim = s;
-  c->sc = sc;
+  os_mutex_lock(s->lock);
+  c = new_call(s, sc);
+  if (!c || ensure_thread(s, err) != 0 || add_call(s, c) != 0) {
+    os_mutex_unlock(s->lock);
+    if (c) free_call(c);
+    if (!c || s->thread) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
+    return err->code;
+  }
   c->paused_states = p->paused_states;
   copy_text(c->username, sizeof c->username, p->username);
   copy_text(c->password, sizeof c->password, p->password);
   copy_text(c->callback_number, sizeof c->callback_number, p->callback_number);
   c->phase = RUNNING;
   c->due = os_now();
-  os_mutex_lock(s->lock);
-  if (ensure_thread(s, err) != 0) {
-    os_mutex_unlock(s->lock);
-    free_call(c);
-    return err->code;
-  }
-  ras_link_ref(link);
-  c->link = link;
-  c->id = *id = ++s->next_id;
-  c->next = s->calls;
-  s->calls = c;
+  ras_feed_ref(feed);
+  c->feed = feed;
+  *id = c->id;
   os_cond_broadcast(s->cond);
   os_mutex_unlock(s->lock);
   *out = c;
   return 0;
 }
 
-static ras_call *find_call(sim *s, uint64_t id) {
-  for (ras_call *c = s->calls; c; c = c->next)
-    if (c->id == id && c->phase != GONE) return c;
-  return NULL;
-}
-
-static ras_call *sim_attach(void *be, ras_link *link, uint64_t id,
+static ras_call *sim_attach(ras_instance *s, ras_feed *feed, uint64_t id,
                             ras_error *err) {
-  sim *s = be;
   ras_call *c;
   os_mutex_lock(s->lock);
-  c = find_call(s, id);
-  if (c && !c->link) {
-    ras_link_ref(link);
-    c->link = link;
+  c = ras_idmap_get(&s->by_id, id);
+  if (c && c->phase != GONE && !c->feed) {
+    ras_feed_ref(feed);
+    c->feed = feed;
     c->released = 0;
   } else {
     ras_fail(err, RAS_ERROR_INVALID_HANDLE, "the connection no longer exists");
@@ -323,7 +343,7 @@ static int sim_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
     if (c->state == RAS_CallbackSetByCaller) INSERT(c, ask_callback);
     else INSERT(c, reauthenticate);
     c->phase = RUNNING;
-    c->due = os_now() + c->sc->step;
+    c->due = c->sc->step < 0 ? -1 : os_now() + c->sc->step;
     os_cond_broadcast(s->cond);
   }
   os_mutex_unlock(s->lock);
@@ -332,12 +352,13 @@ static int sim_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
 
 static int sim_hangup(ras_call *c, ras_error *err) {
   sim *s = c->sim;
+  double delay = c->sc->hangup_delay;
   os_mutex_lock(s->lock);
   if (c->phase != TEARDOWN && c->phase != GONE) {
     c->state = RAS_Disconnected;
-    if (c->sc->hangup_delay > 0 && ensure_thread(s, err) == 0) {
+    if (delay != 0 && ensure_thread(s, err) == 0) {
       c->phase = TEARDOWN;
-      c->due = os_now() + c->sc->hangup_delay;
+      c->due = delay < 0 ? -1 : os_now() + delay;
     } else {
       c->phase = GONE;
       c->due = -1;
@@ -375,36 +396,27 @@ static void sim_wait(ras_call *c, double seconds) {
   os_mutex_unlock(s->lock);
 }
 
-static void unlink_call(sim *s, ras_call *c) {
-  for (ras_call **pp = &s->calls; *pp; pp = &(*pp)->next)
-    if (*pp == c) {
-      *pp = c->next;
-      return;
-    }
-}
-
 static void sim_release(ras_call *c) {
   sim *s = c->sim;
-  ras_link *link;
+  ras_feed *feed;
   os_mutex_lock(s->lock);
-  link = c->link;
-  c->link = NULL;
+  feed = c->feed;
+  c->feed = NULL;
   c->released = 1;
   if (c->phase == GONE) {
     unlink_call(s, c);
     free_call(c);
   }
   os_mutex_unlock(s->lock);
-  if (link) ras_link_unref(link);
+  if (feed) ras_feed_unref(feed);
 }
 
-static ras_conn_info *sim_connections(void *be, size_t *n, ras_error *err) {
-  sim *s = be;
+static ras_conn_info *sim_connections(ras_instance *s, size_t *n, ras_error *err) {
   size_t count = 0, i = 0;
   ras_conn_info *list;
   os_mutex_lock(s->lock);
   for (ras_call *c = s->calls; c; c = c->next) count += c->phase != GONE;
-  list = calloc(count + 1, sizeof *list);
+  list = malloc((count + 1) * sizeof *list);
   if (list) {
     for (ras_call *c = s->calls; c; c = c->next) {
       if (c->phase == GONE) continue;
@@ -415,18 +427,17 @@ static ras_conn_info *sim_connections(void *be, size_t *n, ras_error *err) {
     }
   }
   os_mutex_unlock(s->lock);
-  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   *n = count;
   return list;
 }
 
-static ras_entry_info *sim_entries(void *be, const char *phonebook, size_t *n,
+static ras_entry_info *sim_entries(ras_instance *s, const char *phonebook, size_t *n,
                                    ras_error *err) {
-  sim *s = be;
   int listed = !phonebook || strcmp(phonebook, s->phonebook) == 0;
-  ras_entry_info *list = calloc(s->nscenarios + 1, sizeof *list);
+  ras_entry_info *list = malloc((s->nscenarios + 1) * sizeof *list);
   if (!list) {
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
     return NULL;
   }
   *n = listed ? s->nscenarios : 0;
@@ -449,19 +460,19 @@ static void free_sim(sim *s) {
   while (s->calls) {
     ras_call *c = s->calls;
     s->calls = c->next;
-    if (c->link) ras_link_unref(c->link);
+    if (c->feed) ras_feed_unref(c->feed);
     free_call(c);
   }
   for (size_t i = 0; i < s->nscenarios; i++) free_scenario(&s->scenarios[i]);
   free(s->scenarios);
   free(s->phonebook);
+  ras_idmap_free(&s->by_id);
   os_cond_free(s->cond);
   os_mutex_free(s->lock);
   free(s);
 }
 
-static void sim_close(void *be) {
-  sim *s = be;
+static void sim_close(ras_instance *s) {
   os_mutex_lock(s->lock);
   s->stopping = 1;
   os_cond_broadcast(s->cond);
@@ -470,7 +481,107 @@ static void sim_close(void *be) {
   free_sim(s);
 }
 
-/* options: everything that can raise runs while a guard owns the state */
+/* ---------------------------------------------------------------------- */
+/* options: the schema the binding reads ras.open's table by              */
+
+typedef struct fail_config {
+  int at;
+  long long error;
+} fail_config;
+
+typedef struct scenario_config {
+  const char *name;
+  const char *username, *password;
+  int *states;
+  size_t nstates;
+  int has_states, has_fail;
+  double step, drop_after, hangup_delay;
+  fail_config fail;
+  int callback, password_expired;
+  const char *device_type, *device_name, *local_address, *remote_address;
+} scenario_config;
+
+typedef struct sim_config {
+  const char *phonebook;
+  scenario_config *entries;
+  size_t nentries;
+  const char **established;
+  size_t nestablished;
+} sim_config;
+
+static const ras_field fail_fields[] = {
+  { .name = "at", .kind = RAS_STATE, .offset = offsetof(fail_config, at),
+    .flags = RAS_REQUIRED | RAS_RUNNING_ONLY },
+  { .name = "error", .kind = RAS_INTEGER, .offset = offsetof(fail_config, error),
+    .min = 1, .max = 0x7fffffff, .flags = RAS_REQUIRED },
+  { .name = NULL }
+};
+
+static const ras_record fail_record = { .size = sizeof(fail_config), .fields = fail_fields };
+
+#define SC(field) offsetof(scenario_config, field)
+#define SC_TEXT(field, most) { .name = #field, .kind = RAS_STRING, .offset = SC(field), .max = (most) }
+
+static const ras_field scenario_fields[] = {
+  SC_TEXT(username, RAS_MAX_USER), SC_TEXT(password, RAS_MAX_PASSWORD),
+  { .name = "states", .kind = RAS_STATES, .offset = SC(states), .count = SC(nstates),
+    .present = SC(has_states), .limit = 1 << 24, .flags = RAS_RUNNING_ONLY },
+  { .name = "step", .kind = RAS_SECONDS, .offset = SC(step) },
+  { .name = "fail", .kind = RAS_RECORD, .offset = SC(fail), .present = SC(has_fail),
+    .record = &fail_record },
+  { .name = "callback", .kind = RAS_BOOLEAN, .offset = SC(callback) },
+  { .name = "password_expired", .kind = RAS_BOOLEAN, .offset = SC(password_expired) },
+  { .name = "drop_after", .kind = RAS_SECONDS, .offset = SC(drop_after) },
+  { .name = "hangup_delay", .kind = RAS_SECONDS, .offset = SC(hangup_delay) },
+  SC_TEXT(device_type, RAS_MAX_DEVICE_TYPE), SC_TEXT(device_name, RAS_MAX_DEVICE_NAME),
+  SC_TEXT(local_address, 63), SC_TEXT(remote_address, 63),
+  { .name = NULL }
+};
+
+static void scenario_init(void *rec) {
+  scenario_config *sc = rec;
+  sc->step = 0.01;
+  sc->drop_after = RAS_FOREVER;
+  sc->fail.at = -1;
+}
+
+/* fail.at must be a state the dial reports, or it never fires. */
+static const char *scenario_check(const void *rec, const char **field) {
+  const scenario_config *sc = rec;
+  const unsigned char *list = default_states;
+  size_t n = sizeof default_states;
+  if (!sc->has_fail) return NULL;
+  *field = "fail.at";
+  if (sc->has_states) {
+    for (size_t i = 0; i < sc->nstates; i++)
+      if (sc->states[i] == sc->fail.at) return NULL;
+    return "not one of the scenario's states";
+  }
+  for (size_t i = 0; i < n; i++)
+    if (list[i] == sc->fail.at) return NULL;
+  return "not one of the scenario's states (the default list)";
+}
+
+static const ras_record scenario_record = {
+  .size = sizeof(scenario_config), .fields = scenario_fields,
+  .key = SC(name), .key_max = RAS_MAX_ENTRY,
+  .init = scenario_init, .check = scenario_check
+};
+
+static const ras_field sim_fields[] = {
+  { .name = "phonebook", .kind = RAS_STRING, .offset = offsetof(sim_config, phonebook),
+    .max = RAS_MAX_PATH },
+  { .name = "entries", .kind = RAS_RECORDS, .offset = offsetof(sim_config, entries),
+    .count = offsetof(sim_config, nentries), .limit = 1 << 20, .record = &scenario_record },
+  { .name = "established", .kind = RAS_STRINGS, .offset = offsetof(sim_config, established),
+    .count = offsetof(sim_config, nestablished), .limit = 1 << 20, .max = RAS_MAX_ENTRY },
+  { .name = NULL }
+};
+
+static const ras_record sim_record = { .size = sizeof(sim_config), .fields = sim_fields };
+
+/* ---------------------------------------------------------------------- */
+/* opening: copies of the config, every allocation checked                */
 
 static void set_defaults(scenario *sc) {
   sc->states = (unsigned char *)default_states;
@@ -482,122 +593,43 @@ static void set_defaults(scenario *sc) {
   strcpy(sc->device_name, "Simulated Modem");
 }
 
-static char *dup_string(lua_State *L, int idx, const char *field) {
-  size_t len;
-  const char *s;
+static char *dup_text(const char *s, int *ok) {
+  size_t size;
   char *copy;
-  if (lua_type(L, idx) != LUA_TSTRING)
-    luaL_error(L, "scenario field '%s' must be a string", field);
-  s = lua_tolstring(L, idx, &len);
-  if (strlen(s) != len)
-    luaL_error(L, "scenario field '%s' contains a NUL byte", field);
-  copy = malloc(len + 1);
-  if (!copy) luaL_error(L, "out of memory");
-  memcpy(copy, s, len + 1);
+  if (!s) return NULL;
+  size = strlen(s) + 1;
+  copy = malloc(size);
+  if (copy) memcpy(copy, s, size);
+  else *ok = 0;
   return copy;
 }
 
-static void text_field(lua_State *L, int idx, const char *field, char *dst,
-                       size_t size) {
-  size_t len;
-  const char *s = lua_tolstring(L, idx, &len);
-  if (lua_type(L, idx) != LUA_TSTRING || len >= size || strlen(s) != len)
-    luaL_error(L, "scenario field '%s' must be a string of at most %d bytes",
-               field, (int)size - 1);
-  memcpy(dst, s, len + 1);
-}
-
-static double seconds_field(lua_State *L, int idx, const char *field) {
-  double v = lua_tonumber(L, idx);
-  if (lua_type(L, idx) != LUA_TNUMBER || !(v >= 0))
-    luaL_error(L, "scenario field '%s' must be a number of seconds >= 0", field);
-  return v;
-}
-
-static int state_arg(lua_State *L, int idx, const char *what) {
-  int state = -1;
-  if (lua_type(L, idx) == LUA_TSTRING) state = ras_state_value(lua_tostring(L, idx));
-  else if (lua_isinteger(L, idx) && ras_state_name((int)lua_tointeger(L, idx)))
-    state = (int)lua_tointeger(L, idx);
-  if (state < 0) luaL_error(L, "%s: unknown state", what);
-  return state;
-}
-
-static void parse_states(lua_State *L, int idx, scenario *sc) {
-  size_t n;
-  luaL_argexpected(L, lua_istable(L, idx), idx, "table of states");
-  n = lua_rawlen(L, idx);
-  sc->states = malloc(n ? n : 1);
-  if (!sc->states) luaL_error(L, "out of memory");
-  sc->nstates = 0;
-  for (size_t i = 1; i <= n; i++) {
-    int state;
-    lua_rawgeti(L, idx, (lua_Integer)i);
-    state = state_arg(L, -1, "scenario field 'states'");
-    if (ras_state_group(state) != RAS_GROUP_RUNNING)
-      luaL_error(L, "scenario field 'states' may list running states only "
-                    "(Connected is reported at the end by itself)");
-    sc->states[sc->nstates++] = (unsigned char)state;
-    lua_pop(L, 1);
+static int copy_scenario(scenario *sc, const scenario_config *cf) {
+  int ok = 1;
+  set_defaults(sc);
+  sc->name = dup_text(cf->name, &ok);
+  sc->username = dup_text(cf->username, &ok);
+  sc->password = dup_text(cf->password, &ok);
+  if (cf->has_states) {
+    sc->states = malloc(cf->nstates ? cf->nstates : 1);
+    if (!sc->states) return 0;
+    for (size_t i = 0; i < cf->nstates; i++) sc->states[i] = (unsigned char)cf->states[i];
+    sc->nstates = cf->nstates;
   }
-}
-
-static void parse_fail(lua_State *L, int idx, scenario *sc) {
-  if (!lua_istable(L, idx)) luaL_error(L, "scenario field 'fail' must be a table");
-  lua_getfield(L, idx, "at");
-  sc->fail_at = state_arg(L, -1, "scenario field 'fail.at'");
-  lua_getfield(L, idx, "error");
-  if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
-    luaL_error(L, "scenario field 'fail.error' must be a positive error code");
-  sc->fail_error = (int)lua_tointeger(L, -1);
-  lua_pop(L, 2);
-}
-
-/* Parses the scenario at the top of the stack into *sc. */
-static void parse_scenario(lua_State *L, scenario *sc) {
-  int t = lua_gettop(L);
-  if (!lua_istable(L, t)) luaL_error(L, "scenario '%s' must be a table", sc->name);
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-    int v = lua_gettop(L);
-    if (strcmp(k, "username") == 0) sc->username = dup_string(L, v, k);
-    else if (strcmp(k, "password") == 0) sc->password = dup_string(L, v, k);
-    else if (strcmp(k, "states") == 0) parse_states(L, v, sc);
-    else if (strcmp(k, "step") == 0) sc->step = seconds_field(L, v, k);
-    else if (strcmp(k, "fail") == 0) parse_fail(L, v, sc);
-    else if (strcmp(k, "callback") == 0) sc->callback = lua_toboolean(L, v);
-    else if (strcmp(k, "password_expired") == 0) sc->password_expired = lua_toboolean(L, v);
-    else if (strcmp(k, "drop_after") == 0) sc->drop_after = seconds_field(L, v, k);
-    else if (strcmp(k, "hangup_delay") == 0) sc->hangup_delay = seconds_field(L, v, k);
-    else if (strcmp(k, "device_type") == 0) text_field(L, v, k, sc->device_type, sizeof sc->device_type);
-    else if (strcmp(k, "device_name") == 0) text_field(L, v, k, sc->device_name, sizeof sc->device_name);
-    else if (strcmp(k, "local_address") == 0) text_field(L, v, k, sc->local_address, sizeof sc->local_address);
-    else if (strcmp(k, "remote_address") == 0) text_field(L, v, k, sc->remote_address, sizeof sc->remote_address);
-    else luaL_error(L, "unknown scenario field '%s' in entry '%s'", k, sc->name);
-    lua_settop(L, v - 1);
+  sc->step = cf->step;
+  if (cf->has_fail) {
+    sc->fail_at = cf->fail.at;
+    sc->fail_error = (int)cf->fail.error;
   }
-}
-
-static void parse_entries(lua_State *L, int idx, sim *s) {
-  size_t n = 0;
-  if (!lua_istable(L, idx)) luaL_error(L, "option 'entries' must be a table");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) n++, lua_pop(L, 1);
-  s->scenarios = calloc(n + 1, sizeof *s->scenarios);
-  if (!s->scenarios) luaL_error(L, "out of memory");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    scenario *sc = &s->scenarios[s->nscenarios++];
-    set_defaults(sc);
-    if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "option 'entries' must be keyed by entry name");
-    sc->name = dup_string(L, -2, "entries");
-    if (strlen(sc->name) > RAS_MAX_ENTRY)
-      luaL_error(L, "entry name longer than %d bytes", RAS_MAX_ENTRY);
-    parse_scenario(L, sc);
-    lua_pop(L, 1);
-  }
+  sc->callback = cf->callback;
+  sc->password_expired = cf->password_expired;
+  sc->drop_after = cf->drop_after;
+  sc->hangup_delay = cf->hangup_delay;
+  copy_text(sc->device_type, sizeof sc->device_type, cf->device_type);
+  copy_text(sc->device_name, sizeof sc->device_name, cf->device_name);
+  copy_text(sc->local_address, sizeof sc->local_address, cf->local_address);
+  copy_text(sc->remote_address, sizeof sc->remote_address, cf->remote_address);
+  return ok;
 }
 
 static int by_name(const void *a, const void *b) {
@@ -605,63 +637,64 @@ static int by_name(const void *a, const void *b) {
 }
 
 /* Connections "dialled by another program": already up when we look. */
-static void parse_established(lua_State *L, int idx, sim *s) {
-  if (!lua_istable(L, idx)) luaL_error(L, "option 'established' must be a table");
-  for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
-    const scenario *sc = lua_isstring(L, -1) ? find_scenario(s, lua_tostring(L, -1)) : NULL;
-    ras_call *c;
-    if (!sc) luaL_error(L, "option 'established': no entry named '%s'", luaL_tolstring(L, -1, NULL));
-    c = calloc(1, sizeof *c);
-    if (!c) luaL_error(L, "out of memory");
-    c->sim = s;
-    c->sc = sc;
-    c->id = ++s->next_id;
-    c->phase = CONNECTED;
-    c->due = -1;
-    c->state = RAS_Connected;
-    c->projected = c->authenticated = c->released = 1;
-    c->next = s->calls;
-    s->calls = c;
-    lua_pop(L, 1);
+static int add_established(sim *s, const char *name, ras_error *err) {
+  const scenario *sc = find_scenario(s, name);
+  ras_call *c;
+  if (!sc)
+    return ras_fail(err, RAS_BAD_ARGUMENT, "bad option 'established' (no entry named '%.64s')", name);
+  c = new_call(s, sc);
+  if (!c || add_call(s, c) != 0) {
+    free(c);
+    return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   }
-  lua_pop(L, 1);
+  c->phase = CONNECTED;
+  c->due = -1;
+  c->state = RAS_Connected;
+  c->projected = c->authenticated = c->released = 1;
+  return 0;
 }
 
-static void free_sim_state(void *s) { free_sim(s); }
-
-static void *sim_open(lua_State *L, int options, ras_error *err) {
+static ras_instance *sim_open(const void *config, ras_error *err) {
+  const sim_config *cf = config;
   sim *s = calloc(1, sizeof *s);
-  void *guard;
-  if (!s) {
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-    return NULL;
-  }
-  guard = ras_guard_push(L, s, free_sim_state);
+  int ok = 1;
+  if (!s) goto out_of_memory;
   s->lock = os_mutex_new();
   s->cond = os_cond_new();
-  if (!s->lock || !s->cond) luaL_error(L, "out of memory");
+  s->phonebook = dup_text(cf->phonebook ? cf->phonebook : "sim", &ok);
+  s->scenarios = calloc(cf->nentries + 1, sizeof *s->scenarios);
+  if (!s->lock || !s->cond || !ok || !s->scenarios) goto out_of_memory;
   set_defaults(&s->fallback);
   s->fallback.name = "";
-  if (ras_option(L, options, "phonebook") == LUA_TNIL) {
-    lua_pop(L, 1);
-    lua_pushliteral(L, "sim");
+  for (size_t i = 0; i < cf->nentries; i++) {
+    s->nscenarios++;
+    if (!copy_scenario(&s->scenarios[i], &cf->entries[i])) goto out_of_memory;
   }
-  s->phonebook = dup_string(L, -1, "phonebook");
-  if (ras_option(L, options, "entries") != LUA_TNIL)
-    parse_entries(L, lua_gettop(L), s);
   if (s->nscenarios) qsort(s->scenarios, s->nscenarios, sizeof *s->scenarios, by_name);
-  if (ras_option(L, options, "established") != LUA_TNIL)
-    parse_established(L, lua_gettop(L), s);
-  lua_pop(L, 3);
-  ras_guard_release(L, guard);
+  for (size_t i = 0; i < cf->nestablished; i++)
+    if (add_established(s, cf->established[i], err) != 0) {
+      free_sim(s);
+      return NULL;
+    }
   return s;
+out_of_memory:
+  if (s) free_sim(s);
+  ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory for the simulator");
+  return NULL;
 }
 
 const ras_backend ras_backend_sim = {
-  "sim",
-  sim_open, sim_close,
-  sim_dial, sim_attach, sim_resume, sim_hangup, sim_status, sim_wait,
-  sim_release,
-  sim_connections, sim_entries,
-  NULL
+  .name = "sim",
+  .options = &sim_record,
+  .open = sim_open,
+  .close = sim_close,
+  .dial = sim_dial,
+  .attach = sim_attach,
+  .resume = sim_resume,
+  .hangup = sim_hangup,
+  .status = sim_status,
+  .wait = sim_wait,
+  .release = sim_release,
+  .connections = sim_connections,
+  .entries = sim_entries,
 };

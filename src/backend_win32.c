@@ -5,12 +5,12 @@
  * Threads. Calls come from the Lua thread. RasDialW's notifier (a
  * RasDialFunc2) runs on a thread of rasapi32's, possibly before RasDialW has
  * returned the handle, so it finds its call through the callback id, which
- * is the call's address, and only copies the notification into the link.
+ * is the call's address, and only copies the notification into the feed.
  * One watcher thread per context waits for RASCN_Disconnection on every
  * connected call and reports a link that drops.
  *
  * Locking. One critical section per context guards every call's fields and
- * call->link; events are pushed under it, so release() cannot race a push.
+ * call->feed; events are pushed under it, so release() cannot race a push.
  * It is never held across RasDialW or RasHangUpW: RasHangUpW waits for a
  * running notifier, and the notifier takes the lock.
  *
@@ -22,9 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "lauxlib.h"
-#include "lua.h"
 
 /* Before the Windows headers: they define `interface` (a ras_status field). */
 #include "backend.h"
@@ -58,20 +55,20 @@ _Static_assert(sizeof(status_win7) == 608, "Windows 7 RASCONNSTATUSW is 608 byte
 #define ENDPOINT_IPV4 1
 #define ENDPOINT_IPV6 2
 
-typedef struct w32 {
+struct ras_instance {
   CRITICAL_SECTION lock;
   HANDLE stop;                    /* manual reset: the watcher ends */
   HANDLE changed;                 /* auto reset: the watch list changed */
   os_thread *watcher;
   struct ras_call *calls;
   LONG status_size;               /* the RASCONNSTATUSW size the API took */
-} w32;
+};
 
 struct ras_call {
-  w32 *be;
+  ras_instance *be;
   struct ras_call *next;
   HRASCONN handle;                /* NULL until the dial's first news of it */
-  ras_link *link;                 /* NULL once released */
+  ras_feed *feed;                 /* NULL once released */
   HANDLE dropped;                 /* watcher's RASCN_Disconnection event,
                                    * manual reset: the wait must not eat it */
   HANDLE teardown;                /* wait()'s RASCN_Disconnection event */
@@ -166,10 +163,12 @@ static DWORD WINAPI on_dial_event(ULONG_PTR id, DWORD subentry, HRASCONN h,
                                   UINT msg, RASCONNSTATE state, DWORD error,
                                   DWORD extended) {
   ras_call *c = (ras_call *)id;
-  w32 *be = c->be;
-  /* The contract: a failure is one Disconnected event carrying its error. */
-  ras_event ev = { error ? RAS_Disconnected : (int)state, (int)error,
-                   (int)extended, subentry ? (int)subentry : 1, os_now(), NULL };
+  ras_instance *be = c->be;
+  /* The contract: a failure is one Disconnected event carrying its error.
+   * dwSubEntry 0 and 1 both mean the only subentry, as ras_event's do. */
+  ras_event ev = { .state = error ? RAS_Disconnected : (int)state, .error = (int)error,
+                   .extended_error = (int)extended, .subentry = (int)subentry,
+                   .time = os_now() };
   int done = error != 0 || (state & RASCS_DONE) != 0;
   (void)msg;
   EnterCriticalSection(&be->lock);
@@ -184,7 +183,7 @@ static DWORD WINAPI on_dial_event(ULONG_PTR id, DWORD subentry, HRASCONN h,
     c->watch_wanted = 1;
     SetEvent(be->changed);
   }
-  if (c->link) ras_link_push(c->link, &ev);
+  if (c->feed) ras_feed_push(c->feed, &ev);
   LeaveCriticalSection(&be->lock);
   return done ? 0 : 1;
 }
@@ -206,7 +205,7 @@ static void format_endpoint(const RASTUNNELENDPOINT *ep, char *dst, size_t size)
 
 /* RasGetConnectStatusW with the newest layout the system takes; returns the
  * API's code, and *with_endpoints whether the Windows 7 fields are there. */
-static DWORD read_status(w32 *be, HRASCONN h, status_win7 *st, int *with_endpoints) {
+static DWORD read_status(ras_instance *be, HRASCONN h, status_win7 *st, int *with_endpoints) {
   LONG size = InterlockedCompareExchange(&be->status_size, 0, 0);
   DWORD rc;
   memset(st, 0, sizeof *st);
@@ -239,6 +238,7 @@ static int win32_status(ras_call *c, ras_status *st) {
   rc = read_status(c->be, h, &s, &with_endpoints);
   if (rc != 0) return (int)rc;
   st->state = (int)s.v1.rasconnstate;
+  st->substate = with_endpoints ? (int)s.substate : RAS_SUB_None;
   st->error = (int)s.v1.dwError;
   to_utf8(s.v1.szDeviceType, RAS_MaxDeviceType + 1, st->device_type, sizeof st->device_type);
   to_utf8(s.v1.szDeviceName, RAS_MaxDeviceName + 1, st->device_name, sizeof st->device_name);
@@ -265,7 +265,7 @@ static int quiet(const ras_call *c) {
 }
 
 /* Frees the calls the Lua side is done with. (lock held) */
-static void sweep(w32 *be) {
+static void sweep(ras_instance *be) {
   for (ras_call **pp = &be->calls; *pp;) {
     ras_call *c = *pp;
     if (c->released && quiet(c)) {
@@ -279,7 +279,7 @@ static void sweep(w32 *be) {
 
 /* Registers the calls that reached Connected (or were attached) for
  * RASCN_Disconnection, outside the lock: only this thread frees calls. */
-static void start_watching(w32 *be) {
+static void start_watching(ras_instance *be) {
   for (;;) {
     ras_call *c = NULL;
     HRASCONN h;
@@ -297,8 +297,8 @@ static void start_watching(w32 *be) {
   }
 }
 
-/* c's link may have dropped: if the status says so, report it once. */
-static void check_drop(w32 *be, ras_call *c) {
+/* c's line may have dropped: if the status says so, report it once. */
+static void check_drop(ras_instance *be, ras_call *c) {
   status_win7 st;
   int with_endpoints, error = -1;
   HRASCONN h = handle_of(c);
@@ -307,9 +307,9 @@ static void check_drop(w32 *be, ras_call *c) {
   else if (rc == 0 && st.v1.rasconnstate == RASCS_Disconnected) error = (int)st.v1.dwError;
   if (error < 0) return;
   EnterCriticalSection(&be->lock);
-  if (!c->hung_up && !c->drop_seen && c->link) {
-    ras_event ev = { RAS_Disconnected, error, 0, 1, os_now(), NULL };
-    ras_link_push(c->link, &ev);
+  if (!c->hung_up && !c->drop_seen && c->feed) {
+    ras_event ev = { .state = RAS_Disconnected, .error = error, .time = os_now() };
+    ras_feed_push(c->feed, &ev);
   }
   c->drop_seen = 1;
   LeaveCriticalSection(&be->lock);
@@ -317,7 +317,7 @@ static void check_drop(w32 *be, ras_call *c) {
 
 /* Fills waits[2..] with the events of watched calls; returns the count, and
  * *more when some did not fit (those are then polled every slice). */
-static DWORD collect_waits(w32 *be, HANDLE *waits, int *more) {
+static DWORD collect_waits(ras_instance *be, HANDLE *waits, int *more) {
   DWORD n = 2;
   *more = 0;
   waits[0] = be->stop;
@@ -333,7 +333,7 @@ static DWORD collect_waits(w32 *be, HANDLE *waits, int *more) {
   return n;
 }
 
-static void check_signalled(w32 *be) {
+static void check_signalled(ras_instance *be) {
   for (;;) {
     ras_call *c = NULL;
     EnterCriticalSection(&be->lock);
@@ -349,7 +349,7 @@ static void check_signalled(w32 *be) {
 }
 
 static void watcher_main(void *arg) {
-  w32 *be = arg;
+  ras_instance *be = arg;
   HANDLE waits[MAXIMUM_WAIT_OBJECTS];
   for (;;) {
     int more;
@@ -366,7 +366,7 @@ static void watcher_main(void *arg) {
 /* ---------------------------------------------------------------------- */
 /* calls                                                                  */
 
-static ras_call *new_call(w32 *be, ras_error *err) {
+static ras_call *new_call(ras_instance *be, ras_error *err) {
   ras_call *c = calloc(1, sizeof *c);
   if (!c) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
@@ -383,10 +383,10 @@ static ras_call *new_call(w32 *be, ras_error *err) {
   return c;
 }
 
-static void add_call(w32 *be, ras_call *c, ras_link *link) {
-  ras_link_ref(link);
+static void add_call(ras_instance *be, ras_call *c, ras_feed *feed) {
+  ras_feed_ref(feed);
   EnterCriticalSection(&be->lock);
-  c->link = link;
+  c->feed = feed;
   c->next = be->calls;
   be->calls = c;
   SetEvent(be->changed);
@@ -394,23 +394,23 @@ static void add_call(w32 *be, ras_call *c, ras_link *link) {
 }
 
 /* Takes c out of the list before the watcher ever saw it. */
-static void remove_call(w32 *be, ras_call *c) {
-  ras_link *link;
+static void remove_call(ras_instance *be, ras_call *c) {
+  ras_feed *feed;
   EnterCriticalSection(&be->lock);
   for (ras_call **pp = &be->calls; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
       break;
     }
-  link = c->link;
-  c->link = NULL;
+  feed = c->feed;
+  c->feed = NULL;
   LeaveCriticalSection(&be->lock);
-  if (link) ras_link_unref(link);
+  if (feed) ras_feed_unref(feed);
   free_call(c);
 }
 
 /* RasDialW failed but left a handle: RAS wants it hung up and waited out. */
-static void abandon_handle(w32 *be, HRASCONN h) {
+static void abandon_handle(ras_instance *be, HRASCONN h) {
   double until = os_now() + FAILED_DIAL_WAIT;
   status_win7 st;
   int with_endpoints;
@@ -426,9 +426,8 @@ static void set_extensions(const ras_call *c, RASDIALEXTENSIONS *ext) {
   ext->dwfOptions = c->dial_options;
 }
 
-static int win32_dial(void *state, ras_link *link, const ras_dial_params *p,
+static int win32_dial(ras_instance *be, ras_feed *feed, const ras_dial_params *p,
                       ras_call **out, uint64_t *id, ras_error *err) {
-  w32 *be = state;
   RASDIALEXTENSIONS ext;
   RASDIALPARAMSW params;
   HRASCONN h = NULL;
@@ -443,7 +442,7 @@ static int win32_dial(void *state, ras_link *link, const ras_dial_params *p,
   if (p->paused_states) c->dial_options |= RDEOPT_PausedStates;
   set_extensions(c, &ext);
   params = c->params;             /* the API's copy; c's may be wiped meanwhile */
-  add_call(be, c, link);          /* the notifier may run before RasDialW returns */
+  add_call(be, c, feed);          /* the notifier may run before RasDialW returns */
   rc = RasDialW(&ext, c->has_phonebook ? c->phonebook : NULL, &params, 2,
                 (LPVOID)on_dial_event, &h);
   os_wipe(params.szPassword, sizeof params.szPassword);
@@ -460,9 +459,8 @@ static int win32_dial(void *state, ras_link *link, const ras_dial_params *p,
   return 0;
 }
 
-static ras_call *win32_attach(void *state, ras_link *link, uint64_t id,
+static ras_call *win32_attach(ras_instance *be, ras_feed *feed, uint64_t id,
                               ras_error *err) {
-  w32 *be = state;
   HRASCONN h = (HRASCONN)(uintptr_t)id;
   status_win7 st;
   int with_endpoints;
@@ -477,12 +475,12 @@ static ras_call *win32_attach(void *state, ras_link *link, uint64_t id,
   c->handle = h;
   c->state = (int)st.v1.rasconnstate;
   c->watch_wanted = 1;            /* a drop of a listed connection is news too */
-  add_call(be, c, link);
+  add_call(be, c, feed);
   return c;
 }
 
 static int win32_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
-  w32 *be = c->be;
+  ras_instance *be = c->be;
   RASDIALEXTENSIONS ext;
   RASDIALPARAMSW params;
   HRASCONN h;
@@ -526,7 +524,7 @@ static int win32_resume(ras_call *c, const ras_resume_params *p, ras_error *err)
 }
 
 static int win32_hangup(ras_call *c, ras_error *err) {
-  w32 *be = c->be;
+  ras_instance *be = c->be;
   HRASCONN h;
   DWORD rc;
   EnterCriticalSection(&be->lock);
@@ -557,16 +555,16 @@ static void win32_wait(ras_call *c, double seconds) {
 }
 
 static void win32_release(ras_call *c) {
-  w32 *be = c->be;
-  ras_link *link;
+  ras_instance *be = c->be;
+  ras_feed *feed;
   EnterCriticalSection(&be->lock);
-  link = c->link;
-  c->link = NULL;
+  feed = c->feed;
+  c->feed = NULL;
   c->released = 1;
   wipe_password(c);
   SetEvent(be->changed);          /* the watcher frees it once it is quiet */
   LeaveCriticalSection(&be->lock);
-  if (link) ras_link_unref(link);
+  if (feed) ras_feed_unref(feed);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -611,11 +609,11 @@ static DWORD enum_connections(void *ctx, void *buf, DWORD *cb, DWORD *count) {
   return RasEnumConnectionsW(buf, cb, count);
 }
 
-static ras_conn_info *win32_connections(void *state, size_t *n, ras_error *err) {
+static ras_conn_info *win32_connections(ras_instance *be, size_t *n, ras_error *err) {
   DWORD count;
   RASCONNW *raw = enumerate(enum_connections, NULL, sizeof(RASCONNW), &count, err);
   ras_conn_info *list;
-  (void)state;
+  (void)be;                       /* the enumeration is system-wide */
   if (!raw) return NULL;
   list = calloc(count + 1, sizeof *list);
   if (!list) {
@@ -637,13 +635,13 @@ static DWORD enum_entries(void *ctx, void *buf, DWORD *cb, DWORD *count) {
   return RasEnumEntriesW(NULL, ctx, buf, cb, count);
 }
 
-static ras_entry_info *win32_entries(void *state, const char *phonebook,
+static ras_entry_info *win32_entries(ras_instance *be, const char *phonebook,
                                      size_t *n, ras_error *err) {
   WCHAR path[MAX_PATH + 1];
   DWORD count;
   RASENTRYNAMEW *raw;
   ras_entry_info *list;
-  (void)state;
+  (void)be;
   if (phonebook && !to_wide(phonebook, path, MAX_PATH + 1)) {
     bad_utf8(err, "phonebook");
     return NULL;
@@ -679,13 +677,13 @@ static const char *win32_error_text(int code, char *buf, size_t size) {
 /* ---------------------------------------------------------------------- */
 /* the context                                                            */
 
-static void free_context(w32 *be) {
+static void free_context(ras_instance *be) {
   while (be->calls) {
     ras_call *c = be->calls;
     be->calls = c->next;
-    if (c->link) ras_link_unref(c->link);
-    c->link = NULL;
-    /* Moot: the core hangs up every unfinished dial before close, so no
+    if (c->feed) ras_feed_unref(c->feed);
+    c->feed = NULL;
+    /* Moot: the binding hangs up every unfinished dial before close, so no
      * notifier can still come; were one due, a leak beats a freed call. */
     if (quiet(c)) free_call(c);
   }
@@ -695,26 +693,15 @@ static void free_context(w32 *be) {
   free(be);
 }
 
-static void win32_close(void *state) {
-  w32 *be = state;
+static void win32_close(ras_instance *be) {
   SetEvent(be->stop);
   if (be->watcher) os_thread_join(be->watcher);
   free_context(be);
 }
 
-/* The backend has no options: nil or an empty table. */
-static void check_no_options(lua_State *L, int options) {
-  if (!options) return;
-  lua_pushnil(L);
-  if (lua_next(L, options))
-    luaL_error(L, "unknown option '%s' for backend 'win32' (it takes none)",
-               luaL_tolstring(L, -2, NULL));
-}
-
-static void *win32_open(lua_State *L, int options, ras_error *err) {
-  w32 *be;
-  check_no_options(L, options);
-  be = calloc(1, sizeof *be);
+static ras_instance *win32_open(const void *config, ras_error *err) {
+  ras_instance *be = calloc(1, sizeof *be);
+  (void)config;                   /* there are no options */
   if (!be) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
     return NULL;
@@ -731,13 +718,32 @@ static void *win32_open(lua_State *L, int options, ras_error *err) {
   return be;
 }
 
+/* rasapi32 takes its settings from the phone book: ras.open("win32", t)
+ * takes no option, so any key of t is an unknown option. */
+typedef struct win32_config { char unused; } win32_config;
+
+static const ras_field win32_fields[] = { { .name = NULL } };
+
+static const ras_record win32_options = {
+  .size = sizeof(win32_config),
+  .fields = win32_fields
+};
+
 const ras_backend ras_backend_win32 = {
-  "win32",
-  win32_open, win32_close,
-  win32_dial, win32_attach, win32_resume, win32_hangup, win32_status, win32_wait,
-  win32_release,
-  win32_connections, win32_entries,
-  win32_error_text
+  .name = "win32",
+  .options = &win32_options,
+  .open = win32_open,
+  .close = win32_close,
+  .dial = win32_dial,
+  .attach = win32_attach,
+  .resume = win32_resume,
+  .hangup = win32_hangup,
+  .status = win32_status,
+  .wait = win32_wait,
+  .release = win32_release,
+  .connections = win32_connections,
+  .entries = win32_entries,
+  .error_text = win32_error_text
 };
 
 #endif /* _WIN32 */

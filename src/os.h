@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "errors.h"
+
 /* Seconds on a monotonic clock; events are stamped with it (ras.now()). */
 double os_now(void);
 
@@ -26,7 +28,8 @@ void os_mutex_unlock(os_mutex *m);
 typedef struct os_cond os_cond;
 os_cond *os_cond_new(void);
 void os_cond_free(os_cond *c);
-/* Waits at most `seconds` (< 0: forever); m must be held. */
+/* Waits at most `seconds` (< 0, or too far for the clock: forever); m
+ * must be held. May return early (spuriously): callers loop. */
 void os_cond_wait(os_cond *c, os_mutex *m, double seconds);
 void os_cond_broadcast(os_cond *c);
 
@@ -40,7 +43,8 @@ void os_thread_join(os_thread *t);
  * drains, so the descriptor is readable exactly while an event is pending.
  */
 typedef struct os_wakeup os_wakeup;
-os_wakeup *os_wakeup_new(void);
+/* NULL with *err naming the cause (EMFILE: the descriptor limit). */
+os_wakeup *os_wakeup_new(ras_error *err);
 void os_wakeup_free(os_wakeup *w);
 void os_wakeup_signal(os_wakeup *w);
 void os_wakeup_clear(os_wakeup *w);
@@ -50,10 +54,5 @@ int os_wakeup_wait(os_wakeup *w, double seconds);
 int os_wakeup_fd(os_wakeup *w);
 /* The waitable handle (a Windows event) as a pointer, or NULL on POSIX. */
 void *os_wakeup_handle(os_wakeup *w);
-
-/* The platform's backends, NULL-terminated, default first (sim is added by
- * the core, last). Declared here because only the platform knows them. */
-struct ras_backend;
-extern const struct ras_backend *const os_backends[];
 
 #endif

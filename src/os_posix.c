@@ -30,8 +30,15 @@ void os_wipe(void *p, size_t n) {
   while (n--) *b++ = 0;
 }
 
+/* Longest single wait: anything beyond it (math.huge, 1e300) is "forever".
+ * Keeps every conversion below far from time_t's range. */
+#define LONGEST_WAIT 1e9
+
+static int forever(double seconds) { return seconds < 0 || !(seconds < LONGEST_WAIT); }
+
 static struct timespec to_timespec(double seconds) {
   struct timespec ts;
+  if (!(seconds > 0)) seconds = 0;
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
@@ -80,7 +87,7 @@ void os_cond_free(os_cond *c) {
 
 void os_cond_wait(os_cond *c, os_mutex *m, double seconds) {
   struct timespec until;
-  if (seconds < 0) { pthread_cond_wait(&c->c, &m->m); return; }
+  if (forever(seconds)) { pthread_cond_wait(&c->c, &m->m); return; }
   until = to_timespec(os_now() + seconds);
   pthread_cond_timedwait(&c->c, &m->m, &until);
 }
@@ -119,15 +126,26 @@ void os_thread_join(os_thread *t) {
 
 struct os_wakeup { int rfd, wfd; };
 
-os_wakeup *os_wakeup_new(void) {
+os_wakeup *os_wakeup_new(ras_error *err) {
   os_wakeup *w = malloc(sizeof *w);
-  if (!w) return NULL;
+  if (!w) {
+    ras_fail_errno(err, ENOMEM, "cannot create a wake-up descriptor");
+    return NULL;
+  }
 #ifdef __linux__
   w->rfd = w->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (w->rfd < 0) { free(w); return NULL; }
+  if (w->rfd < 0) {
+    ras_fail_errno(err, errno, "cannot create a wake-up descriptor");
+    free(w);
+    return NULL;
+  }
 #else
   int fds[2];
-  if (pipe(fds) != 0) { free(w); return NULL; }
+  if (pipe(fds) != 0) {
+    ras_fail_errno(err, errno, "cannot create a wake-up descriptor");
+    free(w);
+    return NULL;
+  }
   for (int i = 0; i < 2; i++) {
     fcntl(fds[i], F_SETFD, FD_CLOEXEC);
     fcntl(fds[i], F_SETFL, O_NONBLOCK);
@@ -162,15 +180,13 @@ void os_wakeup_clear(os_wakeup *w) {
 
 int os_wakeup_wait(os_wakeup *w, double seconds) {
   struct pollfd p = { .fd = w->rfd, .events = POLLIN };
-  double until = seconds < 0 ? 0 : os_now() + seconds;
+  int wait_forever = forever(seconds);
+  double until = wait_forever ? 0 : os_now() + seconds;
   for (;;) {
     struct timespec ts;
     int n;
-    if (seconds >= 0) {
-      double left = until - os_now();
-      ts = to_timespec(left > 0 ? left : 0);
-    }
-    n = ppoll(&p, 1, seconds < 0 ? NULL : &ts, NULL);
+    if (!wait_forever) ts = to_timespec(until - os_now());
+    n = ppoll(&p, 1, wait_forever ? NULL : &ts, NULL);
     if (n > 0) return 1;
     if (n == 0) return 0;
     if (errno != EINTR) return 0;
@@ -179,14 +195,5 @@ int os_wakeup_wait(os_wakeup *w, double seconds) {
 
 int os_wakeup_fd(os_wakeup *w) { return w->rfd; }
 void *os_wakeup_handle(os_wakeup *w) { (void)w; return NULL; }
-
-/* backends of this platform */
-
-#ifdef __linux__
-extern const struct ras_backend ras_backend_pppd;
-const struct ras_backend *const os_backends[] = { &ras_backend_pppd, NULL };
-#else
-const struct ras_backend *const os_backends[] = { NULL };
-#endif
 
 #endif /* !_WIN32 */

@@ -20,8 +20,10 @@ double os_now(void) {
 
 void os_wipe(void *p, size_t n) { SecureZeroMemory(p, n); }
 
+/* Waits past 49 days (math.huge, 1e300) are "forever"; callers loop on
+ * their own deadlines, so a long wait cut short is harmless. */
 static DWORD to_millis(double seconds) {
-  if (seconds < 0) return INFINITE;
+  if (seconds < 0 || !(seconds < 4e6)) return INFINITE;
   /* Round up so a short wait is not turned into a busy 0 ms wait. */
   return (DWORD)(seconds * 1000.0 + 0.999);
 }
@@ -89,11 +91,19 @@ void os_thread_join(os_thread *t) {
 
 struct os_wakeup { HANDLE event; };
 
-os_wakeup *os_wakeup_new(void) {
+os_wakeup *os_wakeup_new(ras_error *err) {
   os_wakeup *w = malloc(sizeof *w);
-  if (!w) return NULL;
+  if (!w) {
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "cannot create a wake-up event: out of memory");
+    return NULL;
+  }
   w->event = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if (!w->event) { free(w); return NULL; }
+  if (!w->event) {
+    ras_fail(err, (int)GetLastError(), "cannot create a wake-up event (Windows error %lu)",
+             (unsigned long)GetLastError());
+    free(w);
+    return NULL;
+  }
   return w;
 }
 
@@ -112,8 +122,5 @@ int os_wakeup_wait(os_wakeup *w, double seconds) {
 
 int os_wakeup_fd(os_wakeup *w) { (void)w; return -1; }
 void *os_wakeup_handle(os_wakeup *w) { return w->event; }
-
-extern const struct ras_backend ras_backend_win32;
-const struct ras_backend *const os_backends[] = { &ras_backend_win32, NULL };
 
 #endif /* _WIN32 */

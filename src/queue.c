@@ -1,11 +1,16 @@
 /*
- * queue.c - per-connection event FIFOs, the per-context list of connections
- * with events pending, and the level-triggered wake-ups over them.
+ * queue.c - per-connection event FIFOs (feeds), the per-context hub that
+ * lists the feeds with events pending, and the waits over them.
  *
- * One lock per context guards every queue of the context, so that a push
- * can move a link onto the ready list and signal both wake-ups atomically.
- * Wake-ups change only on empty/non-empty transitions: a burst costs one
- * signal, not one per event.
+ * One lock per hub guards every feed of the context, so that a push can
+ * move a feed onto the ready list and wake the Lua thread atomically. Wake-
+ * ups change only on empty/non-empty transitions: a burst costs one signal,
+ * not one per event.
+ *
+ * The binding takes events in batches (ras_hub_take) to pay for the lock
+ * once per batch. A batch is lent, not given: its chunk is kept until the
+ * binding returns the batch, so events a handler's error (or a nested pump)
+ * left undelivered go back to the front of their feed without allocating.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,25 +26,30 @@
 typedef struct chunk {
   struct chunk *next;
   unsigned size;
+  unsigned reserved : 1;      /* the feed's own: never freed */
   ras_event ev[];
 } chunk;
 
-struct ras_ctx {
+struct ras_hub {
   os_mutex *lock;
-  os_wakeup *wake;
-  ras_link *ready_head, *ready_tail;
+  os_cond *cond;              /* the Lua thread waits here */
+  os_wakeup *wake;            /* made on the first pollfd; NULL before */
+  ras_feed *ready_head, *ready_tail;
   size_t pending;
   int refs;
 };
 
-struct ras_link {
-  ras_ctx *ctx;
+struct ras_feed {
+  ras_hub *hub;
   int refs;
   chunk *head, *tail;
   unsigned head_i, tail_i;
   size_t count;
-  ras_link *ready_next, *ready_prev;
-  os_wakeup *wake;            /* created on first wait or pollfd */
+  size_t lent;                /* events of the head chunk out in a batch */
+  unsigned epoch;             /* bumped when queued events are dropped */
+  ras_feed *ready_next, *ready_prev;
+  os_wakeup *wake;            /* made on the first pollfd; NULL before */
+  chunk *reserve;             /* room for the last event, whatever happens */
   unsigned in_ready : 1;
   unsigned ended : 1;         /* a Disconnected was pushed */
   unsigned terminal : 1;      /* Connected or Disconnected was pushed */
@@ -53,286 +63,444 @@ void ras_event_free(ras_event *ev) {
   ev->detail = NULL;
 }
 
-/* context */
+/* ---------------------------------------------------------------------- */
+/* hub                                                                    */
 
-ras_ctx *ras_ctx_new(void) {
-  ras_ctx *ctx = calloc(1, sizeof *ctx);
-  if (!ctx) return NULL;
-  ctx->lock = os_mutex_new();
-  ctx->wake = os_wakeup_new();
-  if (!ctx->lock || !ctx->wake) {
-    os_mutex_free(ctx->lock);
-    os_wakeup_free(ctx->wake);
-    free(ctx);
+ras_hub *ras_hub_new(ras_error *err) {
+  ras_hub *hub = calloc(1, sizeof *hub);
+  if (hub) {
+    hub->lock = os_mutex_new();
+    hub->cond = os_cond_new();
+  }
+  if (!hub || !hub->lock || !hub->cond) {
+    if (hub) {
+      os_mutex_free(hub->lock);
+      os_cond_free(hub->cond);
+    }
+    free(hub);
+    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory for the event queue");
     return NULL;
   }
-  ctx->refs = 1;
-  return ctx;
+  hub->refs = 1;
+  return hub;
 }
 
-void ras_ctx_unref(ras_ctx *ctx) {
+void ras_hub_unref(ras_hub *hub) {
   int refs;
-  os_mutex_lock(ctx->lock);
-  refs = --ctx->refs;
-  os_mutex_unlock(ctx->lock);
+  os_mutex_lock(hub->lock);
+  refs = --hub->refs;
+  os_mutex_unlock(hub->lock);
   if (refs > 0) return;
-  os_wakeup_free(ctx->wake);
-  os_mutex_free(ctx->lock);
-  free(ctx);
+  os_wakeup_free(hub->wake);
+  os_cond_free(hub->cond);
+  os_mutex_free(hub->lock);
+  free(hub);
 }
 
-int ras_ctx_wait(ras_ctx *ctx, double seconds) {
-  return os_wakeup_wait(ctx->wake, seconds);
+/* Waits on the hub's condition until ready() or `seconds` have passed;
+ * hub lock held. Loops over spurious wake-ups, never spins. */
+static int wait_until(ras_hub *hub, int (*ready)(const void *), const void *what,
+                      double seconds) {
+  double until = seconds < 0 ? -1 : os_now() + seconds;
+  while (!ready(what)) {
+    double left = -1;
+    if (until >= 0) {
+      left = until - os_now();
+      if (left <= 0) return 0;
+    }
+    os_cond_wait(hub->cond, hub->lock, left);
+  }
+  return 1;
 }
 
-size_t ras_ctx_pending(ras_ctx *ctx) {
+static int hub_ready(const void *p) { return ((const ras_hub *)p)->pending > 0; }
+static int feed_ready(const void *p) { return ((const ras_feed *)p)->count > 0; }
+
+int ras_hub_wait(ras_hub *hub, double seconds) {
+  int got;
+  os_mutex_lock(hub->lock);
+  got = wait_until(hub, hub_ready, hub, seconds);
+  os_mutex_unlock(hub->lock);
+  return got;
+}
+
+size_t ras_hub_pending(ras_hub *hub) {
   size_t n;
-  os_mutex_lock(ctx->lock);
-  n = ctx->pending;
-  os_mutex_unlock(ctx->lock);
+  os_mutex_lock(hub->lock);
+  n = hub->pending;
+  os_mutex_unlock(hub->lock);
   return n;
 }
 
-int ras_ctx_pollfd(ras_ctx *ctx) { return os_wakeup_fd(ctx->wake); }
-void *ras_ctx_pollhandle(ras_ctx *ctx) { return os_wakeup_handle(ctx->wake); }
-
-/* ready list: links that have events, in the order they became ready */
-
-static void ready_append(ras_ctx *ctx, ras_link *link) {
-  link->ready_next = NULL;
-  link->ready_prev = ctx->ready_tail;
-  if (ctx->ready_tail) ctx->ready_tail->ready_next = link;
-  else ctx->ready_head = link;
-  ctx->ready_tail = link;
-  link->in_ready = 1;
-}
-
-static void ready_remove(ras_ctx *ctx, ras_link *link) {
-  if (!link->in_ready) return;
-  if (link->ready_prev) link->ready_prev->ready_next = link->ready_next;
-  else ctx->ready_head = link->ready_next;
-  if (link->ready_next) link->ready_next->ready_prev = link->ready_prev;
-  else ctx->ready_tail = link->ready_prev;
-  link->ready_next = link->ready_prev = NULL;
-  link->in_ready = 0;
-}
-
-/* link */
-
-ras_link *ras_link_new(ras_ctx *ctx) {
-  ras_link *link = calloc(1, sizeof *link);
-  if (!link) return NULL;
-  link->refs = 1;
-  link->ctx = ctx;
-  os_mutex_lock(ctx->lock);
-  ctx->refs++;
-  os_mutex_unlock(ctx->lock);
-  return link;
-}
-
-void ras_link_ref(ras_link *link) {
-  os_mutex_lock(link->ctx->lock);
-  link->refs++;
-  os_mutex_unlock(link->ctx->lock);
-}
-
-/* Drops every queued event; ctx lock held. */
-static void drop_events(ras_link *link) {
-  ras_ctx *ctx = link->ctx;
-  ras_event ev;
-  while (link->count > 0) {
-    ev = link->head->ev[link->head_i];
-    ras_event_free(&ev);
-    if (++link->head_i == link->head->size) {
-      chunk *c = link->head;
-      link->head = c->next;
-      link->head_i = 0;
-      free(c);
-    }
-    link->count--;
-    ctx->pending--;
+/* The wake-up descriptor of *slot, made in the state the queue is in
+ * (signalled while *count > 0). */
+static os_wakeup *wakeup_of(ras_hub *hub, os_wakeup **slot, const size_t *count,
+                            ras_error *err) {
+  os_wakeup *w;
+  os_mutex_lock(hub->lock);
+  if (!*slot) {
+    *slot = os_wakeup_new(err);
+    if (*slot && *count > 0) os_wakeup_signal(*slot);
   }
-  free(link->head);
-  link->head = link->tail = NULL;
-  link->head_i = link->tail_i = 0;
-  ready_remove(ctx, link);
-  if (ctx->pending == 0) os_wakeup_clear(ctx->wake);
+  w = *slot;
+  os_mutex_unlock(hub->lock);
+  return w;
 }
 
-void ras_link_unref(ras_link *link) {
-  ras_ctx *ctx = link->ctx;
-  int refs;
-  os_mutex_lock(ctx->lock);
-  refs = --link->refs;
-  if (refs == 0) drop_events(link);
-  os_mutex_unlock(ctx->lock);
-  if (refs > 0) return;
-  os_wakeup_free(link->wake);
-  free(link);
-  ras_ctx_unref(ctx);
+int ras_hub_pollfd(ras_hub *hub, ras_error *err) {
+  os_wakeup *w = wakeup_of(hub, &hub->wake, &hub->pending, err);
+  return w ? os_wakeup_fd(w) : -1;
 }
 
-static chunk *new_chunk(ras_link *link) {
-  unsigned size = link->tail ? link->tail->size * 2 : SMALL_CHUNK;
+void *ras_hub_pollhandle(ras_hub *hub, ras_error *err) {
+  os_wakeup *w = wakeup_of(hub, &hub->wake, &hub->pending, err);
+  return w ? os_wakeup_handle(w) : NULL;
+}
+
+/* ready list: feeds that have events, in the order they became ready */
+
+static void ready_append(ras_hub *hub, ras_feed *feed) {
+  feed->ready_next = NULL;
+  feed->ready_prev = hub->ready_tail;
+  if (hub->ready_tail) hub->ready_tail->ready_next = feed;
+  else hub->ready_head = feed;
+  hub->ready_tail = feed;
+  feed->in_ready = 1;
+}
+
+static void ready_remove(ras_hub *hub, ras_feed *feed) {
+  if (!feed->in_ready) return;
+  if (feed->ready_prev) feed->ready_prev->ready_next = feed->ready_next;
+  else hub->ready_head = feed->ready_next;
+  if (feed->ready_next) feed->ready_next->ready_prev = feed->ready_prev;
+  else hub->ready_tail = feed->ready_prev;
+  feed->ready_next = feed->ready_prev = NULL;
+  feed->in_ready = 0;
+}
+
+/* Count bookkeeping for n events appearing in / leaving a feed; hub lock
+ * held. The wake-ups follow the empty/non-empty transitions. */
+static void count_in(ras_feed *feed, size_t n) {
+  ras_hub *hub = feed->hub;
+  if (feed->count == 0) {
+    if (feed->wake) os_wakeup_signal(feed->wake);
+    ready_append(hub, feed);
+    os_cond_broadcast(hub->cond);
+  }
+  if (hub->pending == 0 && hub->wake) os_wakeup_signal(hub->wake);
+  feed->count += n;
+  hub->pending += n;
+}
+
+static void count_out(ras_feed *feed, size_t n) {
+  ras_hub *hub = feed->hub;
+  feed->count -= n;
+  hub->pending -= n;
+  if (feed->count == 0) {
+    if (feed->wake) os_wakeup_clear(feed->wake);
+    ready_remove(hub, feed);
+  }
+  if (hub->pending == 0 && hub->wake) os_wakeup_clear(hub->wake);
+}
+
+/* ---------------------------------------------------------------------- */
+/* feed storage                                                           */
+
+static void free_chunk(chunk *c) {
+  if (c && !c->reserved) free(c);
+}
+
+/* Frees the head chunk once everything in it is consumed and nothing of it
+ * is lent; hub lock held. */
+static void trim_head(ras_feed *feed) {
+  while (feed->head && feed->lent == 0) {
+    chunk *c = feed->head;
+    if (feed->count == 0) {
+      feed->head = feed->tail = NULL;
+      feed->head_i = feed->tail_i = 0;
+      free_chunk(c);
+      return;
+    }
+    if (feed->head_i < c->size) return;
+    feed->head = c->next;
+    feed->head_i = 0;
+    free_chunk(c);
+  }
+}
+
+/* Drops every queued event; with keep_last, all but the last one. */
+static void drop_events(ras_feed *feed, int keep_last) {
+  size_t drop = feed->count - (keep_last && feed->count > 0);
+  feed->lent = 0;
+  feed->epoch++;
+  for (size_t i = 0; i < drop; i++) {
+    ras_event_free(&feed->head->ev[feed->head_i]);
+    if (++feed->head_i == feed->head->size && feed->head != feed->tail) {
+      chunk *c = feed->head;
+      feed->head = c->next;
+      feed->head_i = 0;
+      free_chunk(c);
+    }
+  }
+  if (drop > 0) count_out(feed, drop);
+  trim_head(feed);
+}
+
+static chunk *new_chunk(const ras_feed *feed) {
+  unsigned size = feed->tail ? feed->tail->size * 2 : SMALL_CHUNK;
   chunk *c;
   if (size > BIG_CHUNK) size = BIG_CHUNK;
   c = malloc(sizeof *c + size * sizeof c->ev[0]);
   if (c) {
     c->next = NULL;
     c->size = size;
+    c->reserved = 0;
   }
   return c;
 }
 
-/* Appends under the ctx lock; returns 0 (and frees ev's detail) if refused. */
-static int push_locked(ras_link *link, const ras_event *ev) {
-  ras_ctx *ctx = link->ctx;
-  if (link->ended || link->orphaned) return 0;
-  if (!link->tail || link->tail_i == link->tail->size) {
-    chunk *c = new_chunk(link);
-    if (!c) return 0;
-    if (link->tail) link->tail->next = c;
-    else link->head = c, link->head_i = 0;
-    link->tail = c;
-    link->tail_i = 0;
+/*
+ * Appends under the hub lock; returns 0 (and frees ev's detail) if refused.
+ * Out of memory, the feed ends with a Disconnected carrying error 8 in its
+ * reserved room: a states() loop still sees its end.
+ */
+static int push_locked(ras_feed *feed, const ras_event *ev) {
+  ras_event e = *ev;
+  if (feed->ended || feed->orphaned) {
+    ras_event_free(&e);
+    return 0;
   }
-  link->tail->ev[link->tail_i++] = *ev;
-  if (ev->state == RAS_Disconnected) link->ended = 1;
-  if (ev->state == RAS_Connected) link->connected = 1;
-  if (ev->state & RAS_DONE) link->terminal = 1;
-  if (link->count++ == 0) {
-    if (link->wake) os_wakeup_signal(link->wake);
-    ready_append(ctx, link);
+  if (e.time == 0) e.time = os_now();
+  if (!feed->tail || feed->tail_i == feed->tail->size) {
+    chunk *c = new_chunk(feed);
+    if (!c) {
+      c = feed->reserve;
+      if (e.state != RAS_Disconnected) {
+        ras_event_free(&e);
+        e = (ras_event){ .state = RAS_Disconnected, .time = e.time,
+                         .error = RAS_ERROR_NOT_ENOUGH_MEMORY };
+      }
+    }
+    if (feed->tail) feed->tail->next = c;
+    else feed->head = c, feed->head_i = 0;
+    feed->tail = c;
+    feed->tail_i = 0;
   }
-  if (ctx->pending++ == 0) os_wakeup_signal(ctx->wake);
+  feed->tail->ev[feed->tail_i++] = e;
+  if (e.state == RAS_Disconnected) feed->ended = 1;
+  if (e.state == RAS_Connected) feed->connected = 1;
+  if (e.state & RAS_DONE) feed->terminal = 1;
+  count_in(feed, 1);
   return 1;
 }
 
-int ras_link_push(ras_link *link, const ras_event *ev) {
+/* ---------------------------------------------------------------------- */
+/* feed                                                                   */
+
+ras_feed *ras_feed_new(ras_hub *hub) {
+  ras_feed *feed = calloc(1, sizeof *feed + sizeof(chunk) + sizeof(ras_event));
+  if (!feed) return NULL;
+  feed->reserve = (chunk *)(feed + 1);
+  feed->reserve->size = 1;
+  feed->reserve->reserved = 1;
+  feed->refs = 1;
+  feed->hub = hub;
+  os_mutex_lock(hub->lock);
+  hub->refs++;
+  os_mutex_unlock(hub->lock);
+  return feed;
+}
+
+void ras_feed_ref(ras_feed *feed) {
+  os_mutex_lock(feed->hub->lock);
+  feed->refs++;
+  os_mutex_unlock(feed->hub->lock);
+}
+
+void ras_feed_unref(ras_feed *feed) {
+  ras_hub *hub = feed->hub;
+  int refs;
+  os_mutex_lock(hub->lock);
+  refs = --feed->refs;
+  if (refs == 0) drop_events(feed, 0);
+  os_mutex_unlock(hub->lock);
+  if (refs > 0) return;
+  os_wakeup_free(feed->wake);
+  free(feed);
+  ras_hub_unref(hub);
+}
+
+int ras_feed_push(ras_feed *feed, const ras_event *ev) {
   int queued;
-  os_mutex_lock(link->ctx->lock);
-  queued = push_locked(link, ev);
-  os_mutex_unlock(link->ctx->lock);
-  if (!queued) free(ev->detail);
+  os_mutex_lock(feed->hub->lock);
+  queued = push_locked(feed, ev);
+  os_mutex_unlock(feed->hub->lock);
   return queued;
 }
 
-size_t ras_link_push_many(ras_link *link, ras_event *evs, size_t n) {
+size_t ras_feed_push_many(ras_feed *feed, ras_event *evs, size_t n) {
   size_t queued = 0;
-  os_mutex_lock(link->ctx->lock);
-  for (size_t i = 0; i < n; i++) {
-    if (push_locked(link, &evs[i])) queued++;
-    else ras_event_free(&evs[i]);
-  }
-  os_mutex_unlock(link->ctx->lock);
+  os_mutex_lock(feed->hub->lock);
+  for (size_t i = 0; i < n; i++) queued += (size_t)push_locked(feed, &evs[i]);
+  os_mutex_unlock(feed->hub->lock);
   return queued;
 }
 
-int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev) {
+int ras_feed_push_unless_terminal(ras_feed *feed, const ras_event *ev) {
   int queued = 0;
-  os_mutex_lock(link->ctx->lock);
-  if (!link->terminal) queued = push_locked(link, ev);
-  os_mutex_unlock(link->ctx->lock);
-  if (!queued) free(ev->detail);
+  os_mutex_lock(feed->hub->lock);
+  if (!feed->terminal) queued = push_locked(feed, ev);
+  else free(ev->detail);
+  os_mutex_unlock(feed->hub->lock);
   return queued;
 }
 
-int ras_link_reached_connected(ras_link *link) {
+int ras_feed_finish(ras_feed *feed, const ras_event *ev) {
+  int queued = 0;
+  os_mutex_lock(feed->hub->lock);
+  drop_events(feed, feed->ended);
+  if (!feed->ended) queued = push_locked(feed, ev);
+  else free(ev->detail);
+  os_mutex_unlock(feed->hub->lock);
+  return queued;
+}
+
+int ras_feed_reached_connected(ras_feed *feed) {
   int connected;
-  os_mutex_lock(link->ctx->lock);
-  connected = link->connected;
-  os_mutex_unlock(link->ctx->lock);
+  os_mutex_lock(feed->hub->lock);
+  connected = feed->connected;
+  os_mutex_unlock(feed->hub->lock);
   return connected;
 }
 
-/* Takes the oldest event; ctx lock held and count > 0. */
-static void pop_locked(ras_link *link, ras_event *ev) {
-  ras_ctx *ctx = link->ctx;
-  *ev = link->head->ev[link->head_i];
-  if (++link->head_i == link->head->size || link->count == 1) {
-    chunk *c = link->head;
-    link->head = c->next;
-    link->head_i = 0;
-    if (!link->head) link->tail = NULL, link->tail_i = 0;
-    free(c);
-  }
-  if (--link->count == 0) {
-    if (link->wake) os_wakeup_clear(link->wake);
-    ready_remove(ctx, link);
-  }
-  if (--ctx->pending == 0) os_wakeup_clear(ctx->wake);
-}
-
-int ras_link_pop(ras_link *link, ras_event *ev) {
-  int got = 0;
-  os_mutex_lock(link->ctx->lock);
-  if (link->count > 0) {
-    pop_locked(link, ev);
-    got = 1;
-  }
-  os_mutex_unlock(link->ctx->lock);
-  return got;
-}
-
-ras_link *ras_ctx_pop(ras_ctx *ctx, ras_event *ev) {
-  ras_link *link;
-  os_mutex_lock(ctx->lock);
-  link = ctx->ready_head;
-  if (link) {
-    pop_locked(link, ev);
-    if (link->in_ready && link->ready_next) {  /* round robin */
-      ready_remove(ctx, link);
-      ready_append(ctx, link);
-    }
-  }
-  os_mutex_unlock(ctx->lock);
-  return link;
-}
-
-size_t ras_link_pending(ras_link *link) {
-  size_t n;
-  os_mutex_lock(link->ctx->lock);
-  n = link->count;
-  os_mutex_unlock(link->ctx->lock);
+/* Copies up to max events from the head chunk (never across its end);
+ * hub lock held, count > 0. */
+static size_t take_locked(ras_feed *feed, ras_event *evs, size_t max) {
+  chunk *c = feed->head;
+  size_t end = c == feed->tail ? feed->tail_i : c->size;
+  size_t n = end - feed->head_i;
+  if (n > max) n = max;
+  if (n > feed->count) n = feed->count;
+  memcpy(evs, &c->ev[feed->head_i], n * sizeof *evs);
+  feed->head_i += (unsigned)n;
+  count_out(feed, n);
   return n;
 }
 
-/* The link's own wake-up, created in the state the queue is in. */
-static os_wakeup *link_wakeup(ras_link *link) {
-  os_wakeup *w;
-  os_mutex_lock(link->ctx->lock);
-  if (!link->wake) {
-    link->wake = os_wakeup_new();
-    if (link->wake && link->count > 0) os_wakeup_signal(link->wake);
+int ras_feed_pop(ras_feed *feed, ras_event *ev) {
+  int got = 0;
+  os_mutex_lock(feed->hub->lock);
+  trim_head(feed);
+  if (feed->count > 0 && feed->lent == 0) {
+    got = (int)take_locked(feed, ev, 1);
+    trim_head(feed);
   }
-  w = link->wake;
-  os_mutex_unlock(link->ctx->lock);
-  return w;
+  os_mutex_unlock(feed->hub->lock);
+  return got;
 }
 
-int ras_link_wait(ras_link *link, double seconds) {
-  os_wakeup *w = link_wakeup(link);
-  if (!w) return ras_link_pending(link) > 0;
-  return os_wakeup_wait(w, seconds);
+size_t ras_hub_take(ras_hub *hub, ras_batch *b) {
+  ras_feed *feed;
+  os_mutex_lock(hub->lock);
+  feed = hub->ready_head;
+  b->feed = feed;
+  b->n = b->next = 0;
+  if (feed) {
+    if (feed->lent) {       /* a batch never returned: it is the binding's */
+      feed->lent = 0;
+      feed->epoch++;
+    }
+    trim_head(feed);
+    b->n = take_locked(feed, b->ev, RAS_BATCH);
+    b->epoch = feed->epoch;
+    feed->lent = b->n;
+    feed->refs++;
+    if (feed->in_ready && feed->ready_next) {  /* round robin */
+      ready_remove(hub, feed);
+      ready_append(hub, feed);
+    }
+  }
+  os_mutex_unlock(hub->lock);
+  return b->n;
 }
 
-int ras_link_pollfd(ras_link *link) {
-  os_wakeup *w = link_wakeup(link);
+size_t ras_feed_take(ras_feed *feed, ras_batch *b, size_t max) {
+  ras_hub *hub = feed->hub;
+  os_mutex_lock(hub->lock);
+  b->feed = NULL;
+  b->n = b->next = 0;
+  if (feed->lent) {
+    feed->lent = 0;
+    feed->epoch++;
+  }
+  trim_head(feed);
+  if (feed->count > 0) {
+    b->feed = feed;
+    b->n = take_locked(feed, b->ev, max < RAS_BATCH ? max : RAS_BATCH);
+    b->epoch = feed->epoch;
+    feed->lent = b->n;
+    feed->refs++;
+  }
+  os_mutex_unlock(hub->lock);
+  return b->n;
+}
+
+void ras_hub_return(ras_hub *hub, ras_batch *b) {
+  ras_feed *feed = b->feed;
+  size_t n = b->n - b->next;
+  int restored = 0;
+  if (!feed) return;
+  os_mutex_lock(hub->lock);
+  if (feed->epoch == b->epoch) {
+    if (n > 0 && !feed->orphaned) {
+      feed->head_i -= (unsigned)n;
+      memcpy(&feed->head->ev[feed->head_i], &b->ev[b->next], n * sizeof b->ev[0]);
+      count_in(feed, n);
+      restored = 1;
+    }
+    feed->lent = 0;
+    trim_head(feed);
+  }
+  os_mutex_unlock(hub->lock);
+  if (!restored)
+    for (size_t i = b->next; i < b->n; i++) ras_event_free(&b->ev[i]);
+  b->feed = NULL;
+  b->n = b->next = 0;
+  ras_feed_unref(feed);
+}
+
+size_t ras_feed_pending(ras_feed *feed) {
+  size_t n;
+  os_mutex_lock(feed->hub->lock);
+  n = feed->count;
+  os_mutex_unlock(feed->hub->lock);
+  return n;
+}
+
+int ras_feed_wait(ras_feed *feed, double seconds) {
+  int got;
+  os_mutex_lock(feed->hub->lock);
+  got = wait_until(feed->hub, feed_ready, feed, seconds);
+  os_mutex_unlock(feed->hub->lock);
+  return got;
+}
+
+int ras_feed_pollfd(ras_feed *feed, ras_error *err) {
+  os_wakeup *w = wakeup_of(feed->hub, &feed->wake, &feed->count, err);
   return w ? os_wakeup_fd(w) : -1;
 }
 
-void *ras_link_pollhandle(ras_link *link) {
-  os_wakeup *w = link_wakeup(link);
+void *ras_feed_pollhandle(ras_feed *feed, ras_error *err) {
+  os_wakeup *w = wakeup_of(feed->hub, &feed->wake, &feed->count, err);
   return w ? os_wakeup_handle(w) : NULL;
 }
 
-void ras_link_orphan(ras_link *link) {
-  os_mutex_lock(link->ctx->lock);
-  link->orphaned = 1;
-  drop_events(link);
-  if (link->wake) os_wakeup_clear(link->wake);
-  os_mutex_unlock(link->ctx->lock);
+void ras_feed_orphan(ras_feed *feed) {
+  os_mutex_lock(feed->hub->lock);
+  feed->orphaned = 1;
+  drop_events(feed, 0);
+  os_mutex_unlock(feed->hub->lock);
 }
 
-void ras_link_set_owner(ras_link *link, void *owner) { link->owner = owner; }
-void *ras_link_owner(ras_link *link) { return link->owner; }
+void ras_feed_set_owner(ras_feed *feed, void *owner) { feed->owner = owner; }
+void *ras_feed_owner(ras_feed *feed) { return feed->owner; }

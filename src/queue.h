@@ -1,74 +1,82 @@
 /*
- * queue.h - the event queue between backends and the Lua thread.
+ * queue.h - the consumer side of the event queue: what the binding sees.
  *
- * A ras_ctx is one context's shared state: a lock, the list of connections
- * that have events pending, and a wake-up that is signalled while that list
- * is not empty. A ras_link is one connection's shared state: its FIFO of
- * events and, once somebody waits on it alone, its own wake-up.
+ * A hub is one context's shared state: a lock, the list of feeds that have
+ * events pending, a condition variable the Lua thread waits on, and (made
+ * only when a scheduler asks for one) a level-triggered wake-up descriptor
+ * that is readable while that list is not empty. A feed (feed.h) is one
+ * connection's FIFO; it too gets its own descriptor only on request.
  *
- * Backends push from any thread; only the Lua thread pops. Both objects are
- * reference-counted because a backend thread may still push after the Lua
- * object that watched the connection has been collected.
+ * Only the Lua thread pops. Waits use the condition variable, so that a
+ * process out of descriptors still waits without spinning.
  */
 #ifndef RAS_QUEUE_H
 #define RAS_QUEUE_H
 
+#include "errors.h"
+#include "feed.h"
 #include "os.h"
 
-typedef struct ras_event {
-  int state;           /* RASCONNSTATE value */
-  int error;           /* 0: none */
-  int extended_error;  /* 0: none */
-  int subentry;        /* 1 unless multilink */
-  double time;         /* os_now() when the backend produced it */
-  char *detail;        /* malloc'd backend text (e.g. pppd's reason), or NULL */
-} ras_event;
+typedef struct ras_hub ras_hub;
 
-typedef struct ras_ctx ras_ctx;
-typedef struct ras_link ras_link;
+ras_hub *ras_hub_new(ras_error *err);
+void ras_hub_unref(ras_hub *hub);
+/* Waits up to `seconds` (< 0: forever) until some feed has an event. */
+int ras_hub_wait(ras_hub *hub, double seconds);
+/*
+ * A batch: events of one feed taken under one lock. The binding delivers
+ * ev[next] .. ev[n - 1] one by one and returns the batch when it stops, for
+ * whatever reason; ras_hub_return puts what was not delivered back at the
+ * front of the feed (nothing is lost, no allocation), unless the feed's
+ * events were dropped meanwhile (a hang-up, an orphaned feed).
+ */
+#define RAS_BATCH 64
+typedef struct ras_batch {
+  ras_feed *feed;             /* NULL: empty */
+  unsigned epoch;
+  size_t n, next;
+  ras_event ev[RAS_BATCH];
+} ras_batch;
 
-ras_ctx *ras_ctx_new(void);
-void ras_ctx_unref(ras_ctx *ctx);
-/* Waits until some connection of the context has an event pending. */
-int ras_ctx_wait(ras_ctx *ctx, double seconds);
-/* Pops the oldest event of the first connection with one, round robin. */
-ras_link *ras_ctx_pop(ras_ctx *ctx, ras_event *ev);
-/* Events pending in the whole context. */
-size_t ras_ctx_pending(ras_ctx *ctx);
-int ras_ctx_pollfd(ras_ctx *ctx);
-void *ras_ctx_pollhandle(ras_ctx *ctx);
+/* Takes the oldest events of the first feed with some (round robin over
+ * the feeds); returns how many. The batch holds a reference on its feed. */
+size_t ras_hub_take(ras_hub *hub, ras_batch *b);
+/* The same for one feed: up to max of its own events. */
+size_t ras_feed_take(ras_feed *feed, ras_batch *b, size_t max);
+void ras_hub_return(ras_hub *hub, ras_batch *b);
+/* Events pending in the whole hub. */
+size_t ras_hub_pending(ras_hub *hub);
+/* The pollable descriptor / Windows event; -1 / NULL with *err filled. */
+int ras_hub_pollfd(ras_hub *hub, ras_error *err);
+void *ras_hub_pollhandle(ras_hub *hub, ras_error *err);
 
-/* A new link holds one reference, for its creator. */
-ras_link *ras_link_new(ras_ctx *ctx);
-void ras_link_ref(ras_link *link);
-void ras_link_unref(ras_link *link);
+/* A new feed holds one reference, for its creator; NULL when out of
+ * memory. Its last event always has room (feed.h). */
+ras_feed *ras_feed_new(ras_hub *hub);
+
+int ras_feed_pop(ras_feed *feed, ras_event *ev);
+size_t ras_feed_pending(ras_feed *feed);
+/* Waits up to `seconds` (< 0: forever) for an event of this feed. */
+int ras_feed_wait(ras_feed *feed, double seconds);
+int ras_feed_pollfd(ras_feed *feed, ras_error *err);
+void *ras_feed_pollhandle(ras_feed *feed, ras_error *err);
+/* Whether Connected was ever pushed. */
+int ras_feed_reached_connected(ras_feed *feed);
+/* Like ras_feed_push, but only while no terminal state has been pushed. */
+int ras_feed_push_unless_terminal(ras_feed *feed, const ras_event *ev);
 
 /*
- * Appends a copy of *ev (the link takes ownership of ev->detail). Events
- * after a Disconnected, or after the link was orphaned, are discarded: a
- * connection ends once. Returns 1 if the event was queued.
+ * A hang-up was asked for: drops every queued event except a Disconnected
+ * (which carries the connection's error), and queues *ev (a Disconnected)
+ * unless one was pushed already. Returns 1 if *ev was queued.
  */
-int ras_link_push(ras_link *link, const ras_event *ev);
-/* Pushes n events under one lock; returns how many were queued. */
-size_t ras_link_push_many(ras_link *link, ras_event *evs, size_t n);
-/* Like ras_link_push, but only while no terminal state has been pushed. */
-int ras_link_push_unless_terminal(ras_link *link, const ras_event *ev);
-/* Whether Connected was ever pushed. */
-int ras_link_reached_connected(ras_link *link);
-
-int ras_link_pop(ras_link *link, ras_event *ev);
-size_t ras_link_pending(ras_link *link);
-int ras_link_wait(ras_link *link, double seconds);
-int ras_link_pollfd(ras_link *link);
-void *ras_link_pollhandle(ras_link *link);
+int ras_feed_finish(ras_feed *feed, const ras_event *ev);
 
 /* Nobody will pop any more: drop what is queued and refuse what comes. */
-void ras_link_orphan(ras_link *link);
+void ras_feed_orphan(ras_feed *feed);
 
-/* The Lua side's pointer for this link (only the Lua thread uses it). */
-void ras_link_set_owner(ras_link *link, void *owner);
-void *ras_link_owner(ras_link *link);
-
-void ras_event_free(ras_event *ev);
+/* The binding's pointer for this feed (only the Lua thread uses it). */
+void ras_feed_set_owner(ras_feed *feed, void *owner);
+void *ras_feed_owner(ras_feed *feed);
 
 #endif

@@ -3,15 +3,21 @@
  * objects, and the pumps that deliver queued events to Lua.
  *
  * No platform header here: the platform lives behind backend.h and os.h.
+ * Lua tables are read only through options.c.
  *
- * Objects. A context is a table of closures sharing one "ras.context"
- * userdata (upvalue 1); the module table is the default context. A
- * connection is a "ras.connection" userdata whose user values are:
- *   1 its context userdata (kept alive while the connection is),
+ * Objects. A context is a table of closures sharing two upvalues: the
+ * "ras.context_state" userdata (a struct context) and the table itself, so
+ * that ctx:dial{} and ctx.dial{} both work. The module table is the default
+ * context. A context is created closed, before any resource, and is
+ * "open" exactly while it holds an opened backend (liolib's rule).
+ *
+ * A connection is a "ras.connection" userdata whose user values are:
+ *   1 its context's state userdata (kept alive while the connection is),
  *   2 its on_state handler, 3 its entry name, 4 its phonebook.
- * The context userdata's user value is a weak-valued table mapping each
- * connection's C address to its userdata, so that events popped by C can be
- * handed to the right Lua object and enumerations return the same object.
+ * The context state's first user value is a weak-valued table mapping each
+ * connection's C address to its userdata, so that events taken by C reach
+ * the right Lua object; an idmap maps enumeration ids to connections, so
+ * that enumerations return the same object in O(1).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,36 +27,49 @@
 #include "lua.h"
 
 #include "backend.h"
+#include "idmap.h"
+#include "options.h"
+#include "queue.h"
 
 #define RAS_VERSION "0.1.0"
 #define CONTEXT_MT "ras.context"
+#define STATE_MT "ras.context_state"
 #define CONNECTION_MT "ras.connection"
+#define BOX_MT "ras.box"
 #define DEFAULT_HANGUP_TIMEOUT 30.0
 
-enum { UV_CONTEXT = 1, UV_HANDLER, UV_ENTRY, UV_PHONEBOOK, UV_COUNT = 4 };
+enum {
+  USERVAL_CONTEXT = 1, USERVAL_HANDLER, USERVAL_ENTRY, USERVAL_PHONEBOOK,
+  USERVALS = 4
+};
 
-typedef struct lconn lconn;
+typedef struct connection connection;
 
-typedef struct lctx {
-  ras_ctx *queue;
-  const ras_backend *be;
-  void *state;           /* the backend's; NULL once the context is closed */
-  lconn *conns;          /* connection objects not yet collected */
-} lctx;
+typedef struct context {
+  const ras_backend *backend;
+  ras_instance *instance;   /* NULL: closed (or not yet opened) */
+  ras_hub *hub;             /* lives until the state is collected */
+  connection *conns;        /* every connection object not yet detached */
+  ras_idmap by_id;          /* enumeration id -> connection */
+  size_t ndeadlines;        /* connections with a dial timeout running */
+  ras_batch batch;          /* events taken, being delivered */
+} context;
 
-struct lconn {
-  lctx *ctx;
-  ras_link *link;        /* NULL only if the object never got one */
-  ras_call *call;        /* NULL once released */
-  lconn *next, *prev;
+struct connection {
+  context *ctx;             /* NULL once detached (collected, or closed) */
+  ras_feed *feed;
+  ras_call *call;           /* NULL once released */
+  connection *next, *prev;
   uint64_t id;
   double started;
-  double deadline;       /* dial timeout; 0: none */
-  int last_state;        /* last delivered, -1 before the first */
-  unsigned dialled : 1;  /* dialled here (not found by enumeration) */
+  double deadline;          /* dial timeout; 0: none */
+  int last_state;           /* last delivered, -1 before the first */
+  unsigned dialled : 1;     /* dialled here (not found by enumeration) */
   unsigned hangup_started : 1;
-  unsigned gone : 1;     /* status has reported an invalid handle */
+  unsigned gone : 1;        /* status has reported an invalid handle */
 };
+
+static const char closed_message[] = "the context is closed";
 
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                          */
@@ -66,19 +85,15 @@ static int push_error(lua_State *L, const ras_error *err) {
   return push_failure(L, err->message, err->code);
 }
 
-/* A backend that finds a bad argument itself (text that is not UTF-8, say)
- * says so with RAS_BAD_ARGUMENT: raise it as read_dial_params does. */
+/* A layer that finds a bad argument itself (text that is not UTF-8, say)
+ * says so with RAS_BAD_ARGUMENT: raise it like the binding's own checks. */
 static int push_error_or_raise(lua_State *L, const ras_error *err) {
   if (err->code == RAS_BAD_ARGUMENT) return luaL_error(L, "%s", err->message);
   return push_error(L, err);
 }
 
-static double opt_seconds(lua_State *L, int arg, double def) {
-  double v;
-  if (lua_isnoneornil(L, arg)) return def;
-  v = luaL_checknumber(L, arg);
-  luaL_argcheck(L, v >= 0 && !isnan(v), arg, "timeout must be a number >= 0");
-  return v;
+static int push_closed(lua_State *L) {
+  return push_failure(L, closed_message, RAS_ERROR_INVALID_HANDLE);
 }
 
 /* Seconds left until `until` (< 0: forever), never negative. */
@@ -93,16 +108,22 @@ static double earlier(double a, double b) {  /* < 0 means never */
   return a < b ? a : b;
 }
 
+static double deadline_in(double now, double seconds) {
+  return seconds < 0 ? -1 : now + seconds;
+}
+
 /* The message for an error code: the OS's text if the backend has one. */
-static void push_error_message(lua_State *L, const ras_backend *be, int code,
-                               const char *detail) {
+static void push_error_message(lua_State *L, const ras_backend *be,
+                               lua_Integer code, const char *detail) {
   char buf[512];
-  const char *text = be && be->error_text ? be->error_text(code, buf, sizeof buf) : NULL;
-  if (!text) text = ras_error_text(code);
+  const char *text = NULL;
+  if (be && be->error_text && code > 0 && code <= 0x7fffffff)
+    text = be->error_text((int)code, buf, sizeof buf);
+  if (!text) text = ras_error_text((long long)code);
   if (text && detail) lua_pushfstring(L, "%s (%s)", text, detail);
   else if (text) lua_pushstring(L, text);
-  else if (detail) lua_pushfstring(L, "RAS error %d (%s)", code, detail);
-  else lua_pushfstring(L, "RAS error %d", code);
+  else if (detail) lua_pushfstring(L, "RAS error %I (%s)", code, detail);
+  else lua_pushfstring(L, "RAS error %I", code);
 }
 
 static void push_state_name(lua_State *L, int state) {
@@ -111,195 +132,210 @@ static void push_state_name(lua_State *L, int state) {
   else lua_pushfstring(L, "State%d", state);
 }
 
+/* A userdata that owns a malloc'd block: made before the block, so that a
+ * Lua error while the block is in use leaks nothing. */
+static void **new_box(lua_State *L) {
+  void **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, BOX_MT);
+  return box;
+}
+
+static int box_gc(lua_State *L) {
+  void **box = lua_touserdata(L, 1);
+  free(*box);
+  *box = NULL;
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
-/* parameters: every check runs before anything is started                */
-
-static const char *string_param(lua_State *L, int t, const char *name,
-                                size_t max) {
-  size_t len;
-  const char *s;
-  int type = lua_getfield(L, t, name);
-  lua_pop(L, 1);  /* the table keeps the string alive */
-  if (type == LUA_TNIL) return NULL;
-  if (type != LUA_TSTRING)
-    luaL_error(L, "bad parameter '%s' (string expected, got %s)", name,
-               lua_typename(L, type));
-  lua_getfield(L, t, name);
-  s = lua_tolstring(L, -1, &len);
-  lua_pop(L, 1);
-  if (strlen(s) != len)
-    luaL_error(L, "bad parameter '%s' (contains a NUL byte)", name);
-  if (len > max)
-    luaL_error(L, "bad parameter '%s' (longer than %d bytes)", name, (int)max);
-  return s;
-}
-
-/* Raises an error naming the first key of table t that is not allowed. */
-static void check_keys(lua_State *L, int t, const char *const allowed[]) {
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    int known = 0;
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int i = 0; allowed[i] && !known; i++)
-        known = strcmp(allowed[i], lua_tostring(L, -1)) == 0;
-    if (!known)
-      luaL_error(L, "unknown parameter '%s'", luaL_tolstring(L, -1, NULL));
-  }
-}
-
-static const char *const dial_keys[] = {
-  "entry", "phonebook", "number", "username", "password", "domain",
-  "callback_number", "paused_states", "timeout", "on_state", NULL
-};
-
-static const char *const resume_keys[] = {
-  "username", "password", "new_password", "domain", "callback_number", NULL
-};
+/* parameters: read by options.c, every check before anything starts     */
 
 typedef struct dial_request {
   ras_dial_params p;
-  double timeout;        /* 0: none */
-  int has_handler;
+  double timeout;           /* < 0: none */
+  int handler;              /* anchor index of on_state; 0: none */
 } dial_request;
 
-static void read_dial_params(lua_State *L, int t, dial_request *r) {
-  int type;
-  luaL_checktype(L, t, LUA_TTABLE);
-  check_keys(L, t, dial_keys);
-  memset(r, 0, sizeof *r);
-  r->p.entry = string_param(L, t, "entry", RAS_MAX_ENTRY);
-  r->p.phonebook = string_param(L, t, "phonebook", RAS_MAX_PATH);
-  r->p.number = string_param(L, t, "number", RAS_MAX_NUMBER);
-  r->p.username = string_param(L, t, "username", RAS_MAX_USER);
-  r->p.password = string_param(L, t, "password", RAS_MAX_PASSWORD);
-  r->p.domain = string_param(L, t, "domain", RAS_MAX_DOMAIN);
-  r->p.callback_number = string_param(L, t, "callback_number", RAS_MAX_NUMBER);
-  if (!r->p.entry && !r->p.number)
-    luaL_error(L, "bad parameter 'entry' (an entry or a number is required)");
-  type = lua_getfield(L, t, "paused_states");
-  if (type != LUA_TNIL && type != LUA_TBOOLEAN)
-    luaL_error(L, "bad parameter 'paused_states' (boolean expected, got %s)",
-               lua_typename(L, type));
-  r->p.paused_states = lua_toboolean(L, -1);
-  type = lua_getfield(L, t, "timeout");
-  if (type != LUA_TNIL) {
-    r->timeout = lua_tonumber(L, -1);
-    if (type != LUA_TNUMBER || !(r->timeout > 0) || isinf(r->timeout))
-      luaL_error(L, "bad parameter 'timeout' (a number of seconds > 0 expected)");
-  }
-  type = lua_getfield(L, t, "on_state");
-  if (type != LUA_TNIL && type != LUA_TFUNCTION && type != LUA_TTHREAD)
-    luaL_error(L, "bad parameter 'on_state' (function or coroutine expected, got %s)",
-               lua_typename(L, type));
-  r->has_handler = type != LUA_TNIL;
-  lua_pop(L, 3);
+#define DIAL_STRING(field, most) \
+  { .name = #field, .kind = RAS_STRING, .offset = offsetof(dial_request, p.field), .max = (most) }
+
+static const ras_field dial_fields[] = {
+  DIAL_STRING(entry, RAS_MAX_ENTRY), DIAL_STRING(phonebook, RAS_MAX_PATH),
+  DIAL_STRING(number, RAS_MAX_NUMBER), DIAL_STRING(username, RAS_MAX_USER),
+  DIAL_STRING(password, RAS_MAX_PASSWORD), DIAL_STRING(domain, RAS_MAX_DOMAIN),
+  DIAL_STRING(callback_number, RAS_MAX_NUMBER),
+  { .name = "paused_states", .kind = RAS_BOOLEAN,
+    .offset = offsetof(dial_request, p.paused_states) },
+  { .name = "timeout", .kind = RAS_SECONDS, .flags = RAS_POSITIVE,
+    .offset = offsetof(dial_request, timeout) },
+  { .name = "on_state", .kind = RAS_HANDLER, .offset = offsetof(dial_request, handler) },
+  { .name = NULL }
+};
+
+static void dial_init(void *rec) { ((dial_request *)rec)->timeout = RAS_FOREVER; }
+
+static const char *dial_check(const void *rec, const char **field) {
+  const dial_request *r = rec;
+  if (r->p.entry || r->p.number) return NULL;
+  *field = "entry";
+  return "an entry or a number is required";
 }
 
-static void read_resume_params(lua_State *L, int t, ras_resume_params *p) {
-  luaL_checktype(L, t, LUA_TTABLE);
-  check_keys(L, t, resume_keys);
-  p->username = string_param(L, t, "username", RAS_MAX_USER);
-  p->password = string_param(L, t, "password", RAS_MAX_PASSWORD);
-  p->new_password = string_param(L, t, "new_password", RAS_MAX_PASSWORD);
-  p->domain = string_param(L, t, "domain", RAS_MAX_DOMAIN);
-  p->callback_number = string_param(L, t, "callback_number", RAS_MAX_NUMBER);
-}
+static const ras_record dial_record = {
+  .size = sizeof(dial_request), .fields = dial_fields,
+  .init = dial_init, .check = dial_check
+};
+
+#define RESUME_STRING(field, most) \
+  { .name = #field, .kind = RAS_STRING, .offset = offsetof(ras_resume_params, field), .max = (most) }
+
+static const ras_field resume_fields[] = {
+  RESUME_STRING(username, RAS_MAX_USER), RESUME_STRING(password, RAS_MAX_PASSWORD),
+  RESUME_STRING(new_password, RAS_MAX_PASSWORD), RESUME_STRING(domain, RAS_MAX_DOMAIN),
+  RESUME_STRING(callback_number, RAS_MAX_NUMBER),
+  { .name = NULL }
+};
+
+static const ras_record resume_record = {
+  .size = sizeof(ras_resume_params), .fields = resume_fields
+};
 
 /* ---------------------------------------------------------------------- */
-/* contexts and connection objects                                        */
+/* contexts                                                               */
 
-static lctx *upvalue_ctx(lua_State *L) {
-  return luaL_checkudata(L, lua_upvalueindex(1), CONTEXT_MT);
+/* Every context function starts here: ctx:f() and ctx.f() both work. */
+static context *self_context(lua_State *L) {
+  if (lua_rawequal(L, 1, lua_upvalueindex(2))) lua_remove(L, 1);
+  return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static lconn *check_conn(lua_State *L, int arg) {
-  return luaL_checkudata(L, arg, CONNECTION_MT);
+/* ...and those that need the backend go on here. */
+static context *open_context(lua_State *L) {
+  context *ctx = self_context(L);
+  if (!ctx->instance) luaL_error(L, "ras: %s", closed_message);
+  return ctx;
 }
 
-static int is_open(const lconn *c) { return c->ctx && c->call && c->ctx->state; }
-
-/* Pushes the context's weak table of connection objects. */
-static void push_registry_of(lua_State *L, int ctx_index) {
-  lua_getiuservalue(L, ctx_index, 1);
+/* Pushes the weak table of connection objects of the state at idx. */
+static void push_registry(lua_State *L, int state_index) {
+  lua_getiuservalue(L, state_index, 1);
 }
 
 /* Pushes the Lua object of c, or nil if it is being collected. */
-static void push_object(lua_State *L, int registry, const lconn *c) {
+static void push_object(lua_State *L, int registry, const connection *c) {
   lua_rawgetp(L, registry, c);
 }
 
-static void start_hangup(lconn *c) {
+static void set_deadline(connection *c, double deadline) {
+  if (c->ctx) c->ctx->ndeadlines += (deadline > 0) - (c->deadline > 0);
+  c->deadline = deadline;
+}
+
+/* A batch being delivered goes back to its feed before any other pump
+ * runs (a handler's nested poll or next), so events stay in order. */
+static void return_batch(context *ctx) {
+  if (ctx->hub && ctx->batch.feed) ras_hub_return(ctx->hub, &ctx->batch);
+}
+
+/* ---------------------------------------------------------------------- */
+/* connection objects                                                     */
+
+static connection *check_conn(lua_State *L, int arg) {
+  return luaL_checkudata(L, arg, CONNECTION_MT);
+}
+
+static int is_open(const connection *c) {
+  return c->ctx && c->call && c->ctx->instance;
+}
+
+static void start_hangup(connection *c) {
   ras_error err;
   if (!is_open(c) || c->hangup_started) return;
   c->hangup_started = 1;
-  c->ctx->be->hangup(c->call, &err);
+  c->ctx->backend->hangup(c->call, &err);
 }
 
 /*
  * The Lua side lets go of the backend's connection: a dial nobody can
  * finish any more is hung up first; an established one stays up.
  */
-static void release_call(lconn *c) {
+static void release_call(connection *c) {
   if (!is_open(c)) return;
-  if (c->dialled && !ras_link_reached_connected(c->link)) start_hangup(c);
-  c->ctx->be->release(c->call);
+  if (c->dialled && !ras_feed_reached_connected(c->feed)) start_hangup(c);
+  c->ctx->backend->release(c->call);
   c->call = NULL;
 }
 
-static void unlist(lconn *c) {
+static void unlist(connection *c) {
+  context *ctx = c->ctx;
   if (c->prev) c->prev->next = c->next;
-  else if (c->ctx && c->ctx->conns == c) c->ctx->conns = c->next;
+  else ctx->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   c->next = c->prev = NULL;
+  if (c->id && ras_idmap_get(&ctx->by_id, c->id) == c) ras_idmap_remove(&ctx->by_id, c->id);
 }
 
-/* Everything __gc does; also run early on an object that is being
- * collected when an enumeration needs its connection again. */
-static void detach(lconn *c) {
+/* Everything __gc does; also what closing the context does to each of its
+ * connections. Afterwards the object answers "closed". */
+static void detach(connection *c) {
+  if (!c->ctx) return;
   release_call(c);
-  if (c->link) {
-    ras_link_orphan(c->link);
-    ras_link_unref(c->link);
-    c->link = NULL;
-  }
+  set_deadline(c, 0);
+  ras_feed_set_owner(c->feed, NULL);
+  ras_feed_orphan(c->feed);
+  ras_feed_unref(c->feed);
+  c->feed = NULL;
   unlist(c);
   c->ctx = NULL;
 }
 
 static int conn_gc(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  if (c->ctx) detach(c);
+  detach(check_conn(L, 1));
   return 0;
 }
 
-/* Creates a connection object for ctx (at ctx_index) with a new link. */
-static lconn *new_conn(lua_State *L, int ctx_index) {
-  lctx *ctx = luaL_checkudata(L, ctx_index, CONTEXT_MT);
-  lconn *c = lua_newuserdatauv(L, sizeof *c, UV_COUNT);
+/*
+ * Pushes a new connection object of the context whose state is at
+ * state_index. Every Lua allocation comes before the feed, so an error
+ * leaves only garbage that __gc ignores.
+ */
+static connection *new_connection(lua_State *L, int state_index) {
+  context *ctx = lua_touserdata(L, state_index);
+  connection *c = lua_newuserdatauv(L, sizeof *c, USERVALS);
+  ras_feed *feed;
   memset(c, 0, sizeof *c);
   c->last_state = -1;
   luaL_setmetatable(L, CONNECTION_MT);
-  lua_pushvalue(L, ctx_index);
-  lua_setiuservalue(L, -2, UV_CONTEXT);
-  c->link = ras_link_new(ctx->queue);
-  if (!c->link) luaL_error(L, "out of memory");
-  ras_link_set_owner(c->link, c);
-  c->ctx = ctx;
-  c->next = ctx->conns;
-  if (ctx->conns) ctx->conns->prev = c;
-  ctx->conns = c;
-  push_registry_of(L, ctx_index);
+  lua_pushvalue(L, state_index);
+  lua_setiuservalue(L, -2, USERVAL_CONTEXT);
+  push_registry(L, state_index);
   lua_pushvalue(L, -2);
   lua_rawsetp(L, -2, c);
   lua_pop(L, 1);
+  if (ras_idmap_reserve(&ctx->by_id) != 0 || !(feed = ras_feed_new(ctx->hub)))
+    luaL_error(L, "not enough memory");
+  c->feed = feed;
+  c->ctx = ctx;
+  ras_feed_set_owner(feed, c);
+  c->next = ctx->conns;
+  if (ctx->conns) ctx->conns->prev = c;
+  ctx->conns = c;
   return c;
+}
+
+/* Enters c in the id map (room was reserved by new_connection). */
+static void map_id(connection *c, uint64_t id) {
+  c->id = id;
+  if (id) ras_idmap_put(&c->ctx->by_id, id, c);
 }
 
 /* ---------------------------------------------------------------------- */
 /* delivering events                                                      */
 
-static void push_event(lua_State *L, const lconn *c, ras_event *ev) {
+/* Builds the event's table; may raise (out of memory) before anything of
+ * the event is consumed. */
+static void push_event(lua_State *L, const connection *c, const ras_event *ev) {
   lua_createtable(L, 0, 6 + (ev->error ? 2 : 0) + (ev->extended_error != 0));
   push_state_name(L, ev->state);
   lua_setfield(L, -2, "state");
@@ -310,78 +346,90 @@ static void push_event(lua_State *L, const lconn *c, ras_event *ev) {
   if (ev->error) {
     lua_pushinteger(L, ev->error);
     lua_setfield(L, -2, "error");
-    push_error_message(L, c->ctx ? c->ctx->be : NULL, ev->error, ev->detail);
+    push_error_message(L, c->ctx ? c->ctx->backend : NULL, ev->error, ev->detail);
     lua_setfield(L, -2, "message");
   }
   if (ev->extended_error) {
     lua_pushinteger(L, ev->extended_error);
     lua_setfield(L, -2, "extended_error");
   }
-  lua_pushinteger(L, ev->subentry);
+  lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
   lua_setfield(L, -2, "subentry");
   lua_pushnumber(L, ev->time);
   lua_setfield(L, -2, "time");
   lua_pushnumber(L, ev->time - c->started);
   lua_setfield(L, -2, "elapsed");
-  ras_event_free(ev);
 }
 
-static int resume_with(lua_State *L, lconn *c, int params);
+static int resume_with(lua_State *L, connection *c, int params);
 
 /* A paused state's handler answered with a table: resume the dial. */
-static void resume_from_handler(lua_State *L, lconn *c, int state, int result) {
+static void resume_from_handler(lua_State *L, connection *c, int state, int result) {
   int top = lua_gettop(L);
-  if (ras_state_group(state) != RAS_GROUP_PAUSED || !lua_istable(L, result))
-    return;
+  if (ras_state_group(state) != RAS_GROUP_PAUSED || !lua_istable(L, result)) return;
   if (resume_with(L, c, result) != 1)
-    luaL_error(L, "on_state: resuming from %s failed: %s",
-               ras_state_name(state), lua_tostring(L, -2));
+    luaL_error(L, "on_state: resuming from %s failed: %s", ras_state_name(state),
+               lua_tostring(L, -2));
   lua_settop(L, top);
 }
 
+/* The message handler of every pump: strings get a traceback, any other
+ * error object passes unchanged (luv's rule). */
 static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)",
-                                  luaL_typename(L, 1));
-  luaL_traceback(L, L, msg, 1);
+  if (lua_type(L, 1) == LUA_TSTRING) luaL_traceback(L, L, lua_tostring(L, 1), 1);
   return 1;
 }
 
-/*
- * msgh: the index of the traceback message handler, or 0 when the caller
- * already runs under one (ras.poll protects its whole loop at once, which
- * is much cheaper than a protected call per event).
- */
-static void call_function(lua_State *L, int msgh, int conn, lconn *c, int ev,
-                          int state) {
-  int base = lua_gettop(L);          /* the handler is at base */
+/* The handler (a function) is at the top. */
+static void call_function(lua_State *L, int conn, connection *c, int ev, int state) {
+  int base = lua_gettop(L);
   lua_pushvalue(L, conn);
   lua_pushvalue(L, ev);
-  if (msgh == 0) lua_call(L, 2, 1);
-  else if (lua_pcall(L, 2, 1, msgh) != LUA_OK) lua_error(L);
+  lua_call(L, 2, 1);
   resume_from_handler(L, c, state, base);
   lua_settop(L, base - 1);
 }
 
-static void resume_coroutine(lua_State *L, int conn, lconn *c, int ev, int state) {
+/* A coroutine can take an event only when suspended: not running, not
+ * normal (it resumed the one running now), not the main thread. */
+static int resumable(lua_State *L, lua_State *co) {
+  lua_Debug ar;
+  if (co == L) return 0;
+  if (lua_status(co) == LUA_YIELD) return 1;
+  return lua_status(co) == LUA_OK && lua_getstack(co, 0, &ar) == 0 && lua_gettop(co) > 0;
+}
+
+/* An ended coroutine wants no more events. */
+static int ended(lua_State *co) {
+  int status = lua_status(co);
+  lua_Debug ar;
+  return (status == LUA_OK && lua_gettop(co) == 0 && lua_getstack(co, 0, &ar) == 0) ||
+         (status != LUA_OK && status != LUA_YIELD);
+}
+
+/* The handler (a coroutine) is at the top; only its first result counts. */
+static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int state) {
   lua_State *co = lua_tothread(L, -1);
-  int status = lua_status(co), nres;
-  if (status != LUA_YIELD && (status != LUA_OK || lua_gettop(co) == 0)) {
-    lua_pop(L, 1);  /* the coroutine has ended: it wants no more events */
+  int status, nres;
+  if (ended(co)) {
+    lua_pop(L, 1);
     return;
   }
+  if (!resumable(L, co))
+    luaL_error(L, "on_state: the handler coroutine cannot be resumed (it is running)");
+  if (!lua_checkstack(co, 2)) luaL_error(L, "on_state: the handler coroutine's stack is full");
   lua_pushvalue(L, conn);
   lua_pushvalue(L, ev);
   lua_xmove(L, co, 2);
   status = lua_resume(co, L, 2, &nres);
   if (status != LUA_OK && status != LUA_YIELD) {
-    luaL_traceback(L, co, lua_tostring(co, -1), 0);
-    lua_settop(co, 0);
+    if (lua_type(co, -1) == LUA_TSTRING) luaL_traceback(L, co, lua_tostring(co, -1), 0);
+    else lua_xmove(co, L, 1);
     lua_error(L);
   }
   if (nres > 0) {
-    lua_xmove(co, L, nres);
-    lua_settop(L, lua_gettop(L) - nres + 1);
+    lua_settop(co, lua_gettop(co) - nres + 1);
+    lua_xmove(co, L, 1);
     resume_from_handler(L, c, state, lua_gettop(L));
     lua_pop(L, 1);
   }
@@ -389,82 +437,142 @@ static void resume_coroutine(lua_State *L, int conn, lconn *c, int ev, int state
 }
 
 /* Hands the event table at `ev` to the connection's handler, if any. */
-static void run_handler(lua_State *L, int msgh, int conn, lconn *c, int ev,
-                        int state) {
-  int type = lua_getiuservalue(L, conn, UV_HANDLER);
-  if (type == LUA_TFUNCTION) call_function(L, msgh, conn, c, ev, state);
+static void run_handler(lua_State *L, int conn, connection *c, int ev, int state) {
+  int type = lua_getiuservalue(L, conn, USERVAL_HANDLER);
+  if (type == LUA_TFUNCTION) call_function(L, conn, c, ev, state);
   else if (type == LUA_TTHREAD) resume_coroutine(L, conn, c, ev, state);
   else lua_pop(L, 1);
 }
 
-/* Book-keeping for an event about to reach Lua. */
-static void note_event(lconn *c, const ras_event *ev) {
-  c->last_state = ev->state;
-  if (ev->state & RAS_DONE) c->deadline = 0;
+/* Book-keeping for an event that has reached Lua. */
+static void note_event(connection *c, int state) {
+  c->last_state = state;
+  if (state & RAS_DONE) set_deadline(c, 0);
   /* RAS wants every handle hung up, also after a failed dial or a drop. */
-  if (ev->state == RAS_Disconnected) start_hangup(c);
+  if (state == RAS_Disconnected) start_hangup(c);
 }
 
-/* Delivers one popped event: leaves its table on the stack. The handler
- * may raise; the event has been delivered by then. msgh is the index of
- * the traceback function. */
-static void deliver(lua_State *L, int msgh, int conn, lconn *c, ras_event *ev) {
-  int state = ev->state;
-  note_event(c, ev);
-  push_event(L, c, ev);
-  run_handler(L, msgh, conn, c, lua_gettop(L), state);
+/*
+ * Delivers the next event of the context's batch: its table, then its
+ * handler. Leaves the table at the top when `keep`. Returns 0 once the
+ * batch is spent. conn is the object's index, or 0 to look it up in the
+ * registry at `registry`. An event counts as delivered once its table
+ * exists; a handler may raise after that.
+ */
+static int deliver_one(lua_State *L, context *ctx, int registry, int conn, int keep) {
+  ras_batch *b = &ctx->batch;
+  luaL_checkstack(L, 8, "delivering an event");
+  while (b->feed && b->next < b->n) {
+    connection *c = ras_feed_owner(b->feed);
+    ras_event *ev = &b->ev[b->next];
+    int top = lua_gettop(L), state = ev->state;
+    if (c && !conn) push_object(L, registry, c);
+    else if (c) lua_pushvalue(L, conn);
+    if (!c || lua_isnil(L, -1)) {  /* collected: nobody can see it */
+      lua_settop(L, top);
+      ras_event_free(ev);
+      b->next++;
+      continue;
+    }
+    push_event(L, c, ev);
+    b->next++;
+    ras_event_free(ev);
+    note_event(c, state);
+    run_handler(L, top + 1, c, top + 2, state);
+    if (keep) {
+      lua_replace(L, top + 1);
+      lua_settop(L, top + 1);
+    } else {
+      lua_settop(L, top);
+    }
+    return 1;
+  }
+  return 0;
 }
 
 /* The dial timeout: hang up and end in Disconnected with 638. */
-static void expire(lconn *c, double now) {
-  ras_event ev = { RAS_Disconnected, RAS_ERROR_REQUEST_TIMEOUT, 0, 1, now, NULL };
-  if (c->deadline <= 0 || now < c->deadline || !c->link) return;
-  c->deadline = 0;
-  if (ras_link_push_unless_terminal(c->link, &ev)) start_hangup(c);
+static void expire(connection *c, double now) {
+  ras_event ev = { .state = RAS_Disconnected, .error = RAS_ERROR_REQUEST_TIMEOUT, .time = now };
+  if (c->deadline <= 0 || now < c->deadline || !c->feed) return;
+  set_deadline(c, 0);
+  if (ras_feed_push_unless_terminal(c->feed, &ev)) start_hangup(c);
 }
 
-static void expire_all(lctx *ctx, double now) {
-  for (lconn *c = ctx->conns; c; c = c->next) expire(c, now);
+static void expire_all(context *ctx, double now) {
+  if (ctx->ndeadlines == 0) return;
+  for (connection *c = ctx->conns, *next; c; c = next) {
+    next = c->next;
+    expire(c, now);
+  }
 }
 
-static double next_deadline(const lctx *ctx) {
+static double next_deadline(const context *ctx) {
   double d = -1;
-  for (const lconn *c = ctx->conns; c; c = c->next)
+  if (ctx->ndeadlines == 0) return d;
+  for (const connection *c = ctx->conns; c; c = c->next)
     if (c->deadline > 0) d = earlier(d, c->deadline);
   return d;
 }
 
 /* No event can come any more: the final Disconnected has been delivered. */
-static int finished(const lconn *c) {
-  return !c->link || (c->last_state == RAS_Disconnected && ras_link_pending(c->link) == 0);
+static int finished(const connection *c) {
+  return !c->feed || (c->last_state == RAS_Disconnected && ras_feed_pending(c->feed) == 0);
+}
+
+/*
+ * Runs fn under a protected call with the traceback handler; then returns
+ * the context's batch, so that what a handler's error left undelivered goes
+ * back to its feed at once; then raises the error again, if any. The
+ * nargs arguments are at the top.
+ */
+static void run_protected(lua_State *L, context *ctx, lua_CFunction fn, int nargs,
+                          int nresults) {
+  int base = lua_gettop(L) - nargs, status;
+  lua_pushcfunction(L, traceback);
+  lua_insert(L, base + 1);
+  lua_pushcfunction(L, fn);
+  lua_insert(L, base + 2);
+  status = lua_pcall(L, nargs, nresults, base + 1);
+  return_batch(ctx);
+  lua_remove(L, base + 1);
+  if (status != LUA_OK) lua_error(L);
+}
+
+/* next_protected(state, conn): delivers one taken event of conn and
+ * returns its table. */
+static int next_protected(lua_State *L) {
+  context *ctx = lua_touserdata(L, 1);
+  deliver_one(L, ctx, 0, 2, 1);
+  return 1;
 }
 
 /*
  * Waits up to `seconds` (< 0: forever) for c's next event and delivers it.
  * Returns 1 with the event table pushed, or 0 (timeout or finished).
  */
-static int next_event(lua_State *L, int conn, lconn *c, double seconds) {
-  double now = os_now();
-  double until = seconds < 0 ? -1 : now + seconds;
-  ras_event ev;
+static int next_event(lua_State *L, int conn, connection *c, double seconds) {
+  double now = os_now(), until = deadline_in(now, seconds);
   for (;;) {
+    context *ctx = c->ctx;
+    if (!ctx) return 0;
+    return_batch(ctx);
     expire(c, now);
-    if (c->link && ras_link_pop(c->link, &ev)) {
-      int msgh = lua_gettop(L) + 1;
-      lua_pushcfunction(L, traceback);
-      deliver(L, msgh, conn, c, &ev);
-      lua_remove(L, msgh);
+    if (ras_feed_take(c->feed, &ctx->batch, 1)) {
+      lua_pushlightuserdata(L, ctx);
+      lua_pushvalue(L, conn);
+      run_protected(L, ctx, next_protected, 2, 1);
       return 1;
     }
     if (finished(c) || (until >= 0 && now >= until)) return 0;
-    ras_link_wait(c->link, left_until(earlier(until, c->deadline > 0 ? c->deadline : -1), now));
+    ras_feed_wait(c->feed, left_until(earlier(until, c->deadline > 0 ? c->deadline : -1), now));
     now = os_now();
   }
 }
 
-static int push_no_event(lua_State *L, const lconn *c) {
+static int push_no_event(lua_State *L, const connection *c) {
   luaL_pushfail(L);
-  lua_pushstring(L, finished(c) ? "disconnected" : "timeout");
+  if (!c->ctx) lua_pushliteral(L, "closed");
+  else lua_pushstring(L, finished(c) ? "disconnected" : "timeout");
   return 2;
 }
 
@@ -472,16 +580,16 @@ static int push_no_event(lua_State *L, const lconn *c) {
 /* connection methods                                                     */
 
 static int conn_next(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  double seconds = opt_seconds(L, 2, -1);
+  connection *c = check_conn(L, 1);
+  double seconds = opt_check_seconds(L, 2, RAS_FOREVER);
   lua_settop(L, 1);
   return next_event(L, 1, c, seconds) ? 1 : push_no_event(L, c);
 }
 
 static int conn_wait(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  double seconds = opt_seconds(L, 2, -1);
-  double until = seconds < 0 ? -1 : os_now() + seconds;
+  connection *c = check_conn(L, 1);
+  double seconds = opt_check_seconds(L, 2, RAS_FOREVER);
+  double until = deadline_in(os_now(), seconds);
   lua_settop(L, 1);
   while (next_event(L, 1, c, left_until(until, os_now()))) {
     if (ras_state_group(c->last_state) != RAS_GROUP_RUNNING) return 1;
@@ -491,11 +599,11 @@ static int conn_wait(lua_State *L) {
 }
 
 static int states_step(lua_State *L) {
-  lconn *c = check_conn(L, lua_upvalueindex(1));
+  connection *c = check_conn(L, lua_upvalueindex(1));
   if (lua_toboolean(L, lua_upvalueindex(2))) return 0;
   lua_settop(L, 0);
   lua_pushvalue(L, lua_upvalueindex(1));
-  if (!next_event(L, 1, c, -1)) return 0;
+  if (!next_event(L, 1, c, RAS_FOREVER)) return 0;
   if (c->last_state & RAS_DONE) {
     lua_pushboolean(L, 1);
     lua_replace(L, lua_upvalueindex(2));
@@ -517,17 +625,21 @@ static void set_text(lua_State *L, const char *name, const char *value) {
   lua_setfield(L, -2, name);
 }
 
+static int push_gone(lua_State *L) {
+  return push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
+}
+
 static int conn_status(lua_State *L) {
-  lconn *c = check_conn(L, 1);
+  connection *c = check_conn(L, 1);
   ras_status st;
   int rc;
-  if (!is_open(c) || c->gone)
-    return push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
+  if (!c->ctx) return push_closed(L);
+  if (!is_open(c) || c->gone) return push_gone(L);
   memset(&st, 0, sizeof st);
-  rc = c->ctx->be->status(c->call, &st);
+  rc = c->ctx->backend->status(c->call, &st);
   if (rc == RAS_ERROR_INVALID_HANDLE) c->gone = 1;
   if (rc != 0) {
-    push_error_message(L, c->ctx->be, rc, NULL);
+    push_error_message(L, c->ctx->backend, rc, NULL);
     return push_failure(L, lua_tostring(L, -1), rc);
   }
   lua_createtable(L, 0, 10);
@@ -540,7 +652,7 @@ static int conn_status(lua_State *L) {
   if (st.error) {
     lua_pushinteger(L, st.error);
     lua_setfield(L, -2, "error");
-    push_error_message(L, c->ctx->be, st.error, NULL);
+    push_error_message(L, c->ctx->backend, st.error, NULL);
     lua_setfield(L, -2, "message");
   }
   set_text(L, "device_type", st.device_type);
@@ -552,90 +664,102 @@ static int conn_status(lua_State *L) {
 }
 
 /* conn:resume(t) with the table at index params; 1 result or 3 on failure. */
-static int resume_with(lua_State *L, lconn *c, int params) {
-  ras_resume_params p;
+static int resume_with(lua_State *L, connection *c, int params) {
+  ras_resume_params *p;
   ras_error err;
-  memset(&p, 0, sizeof p);
-  read_resume_params(L, params, &p);
-  if (!is_open(c) || c->gone)
-    return push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
-  if (c->ctx->be->resume(c->call, &p, &err) != 0) return push_error_or_raise(L, &err);
+  int rc;
+  luaL_checktype(L, params, LUA_TTABLE);
+  p = opt_read(L, params, &resume_record, "parameter");
+  if (!c->ctx) return push_closed(L);
+  if (!is_open(c) || c->gone) return push_gone(L);
+  rc = c->ctx->backend->resume(c->call, p, &err);
+  lua_pop(L, 1);
+  if (rc != 0) return push_error_or_raise(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int conn_resume(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  return resume_with(L, c, 2);
+  return resume_with(L, check_conn(L, 1), 2);
 }
 
 /*
  * The RAS hang-up protocol: hang up, then wait until the status reports an
- * invalid handle. The backend's wait blocks on the teardown itself.
+ * invalid handle. Events still queued are dropped: the final Disconnected
+ * is what the pumps deliver next.
  */
-static int hangup(lua_State *L, lconn *c, double seconds) {
-  ras_event ev = { RAS_Disconnected, 0, 0, 1, os_now(), NULL };
-  double until = os_now() + seconds;
+static int hangup(lua_State *L, connection *c, double seconds) {
+  ras_event ev = { .state = RAS_Disconnected, .time = os_now() };
+  double until = deadline_in(os_now(), seconds);
   ras_status st;
   ras_error err;
+  if (!c->ctx) return push_closed(L);
   if (!is_open(c)) {
     lua_pushboolean(L, 1);
     return 1;
   }
+  return_batch(c->ctx);
   if (!c->hangup_started) {
     c->hangup_started = 1;
-    if (c->ctx->be->hangup(c->call, &err) != 0) {
+    if (c->ctx->backend->hangup(c->call, &err) != 0) {
       c->hangup_started = 0;
       return push_error(L, &err);
     }
   }
-  c->deadline = 0;
-  ras_link_push(c->link, &ev);  /* refused if the connection had ended */
-  while (c->ctx->be->status(c->call, &st) != RAS_ERROR_INVALID_HANDLE) {
+  set_deadline(c, 0);
+  ras_feed_finish(c->feed, &ev);
+  while (c->ctx->backend->status(c->call, &st) != RAS_ERROR_INVALID_HANDLE) {
     double now = os_now();
-    if (now >= until) {
+    if (until >= 0 && now >= until) {
       luaL_pushfail(L);
       lua_pushliteral(L, "timeout");
       return 2;
     }
-    c->ctx->be->wait(c->call, until - now);
+    c->ctx->backend->wait(c->call, until < 0 ? 1.0 : until - now);
   }
   c->gone = 1;
-  c->ctx->be->release(c->call);
+  c->ctx->backend->release(c->call);
   c->call = NULL;
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int conn_hangup(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  return hangup(L, c, opt_seconds(L, 2, DEFAULT_HANGUP_TIMEOUT));
+  connection *c = check_conn(L, 1);
+  return hangup(L, c, opt_check_seconds(L, 2, DEFAULT_HANGUP_TIMEOUT));
 }
 
 static int conn_close(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  hangup(L, c, DEFAULT_HANGUP_TIMEOUT);
+  connection *c = check_conn(L, 1);
+  if (c->ctx) hangup(L, c, DEFAULT_HANGUP_TIMEOUT);
   return 0;
 }
 
-static int conn_pollfd(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  int fd = c->link ? ras_link_pollfd(c->link) : -1;
-  if (fd < 0)
-    return push_failure(L, "pollfd is not available on this platform: "
-                           "wait on conn:pollhandle() instead", RAS_ERROR_INVALID_PARAMETER);
-  lua_pushinteger(L, fd);
+/* pollfd and pollhandle: the platform has one of the two. */
+static int push_pollable(lua_State *L, int fd, void *handle, const ras_error *err,
+                         const char *other) {
+  if (fd >= 0) lua_pushinteger(L, fd);
+  else if (handle) lua_pushlightuserdata(L, handle);
+  else if (err->code) return push_error(L, err);
+  else {
+    lua_pushfstring(L, "not available on this platform: use %s instead", other);
+    return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
+  }
   return 1;
 }
 
+static int conn_pollfd(lua_State *L) {
+  connection *c = check_conn(L, 1);
+  ras_error err = { .code = 0 };
+  if (!c->ctx) return push_closed(L);
+  return push_pollable(L, ras_feed_pollfd(c->feed, &err), NULL, &err, "conn:pollhandle()");
+}
+
 static int conn_pollhandle(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  void *h = c->link ? ras_link_pollhandle(c->link) : NULL;
-  if (!h)
-    return push_failure(L, "pollhandle is a Windows event handle: "
-                           "use conn:pollfd() on this platform", RAS_ERROR_INVALID_PARAMETER);
-  lua_pushlightuserdata(L, h);
-  return 1;
+  connection *c = check_conn(L, 1);
+  ras_error err = { .code = 0 };
+  if (!c->ctx) return push_closed(L);
+  return push_pollable(L, -1, ras_feed_pollhandle(c->feed, &err), &err, "conn:pollfd()");
 }
 
 static int push_events(lua_State *L) {
@@ -659,8 +783,8 @@ static int conn_timeout(lua_State *L) {
 }
 
 static int conn_tostring(lua_State *L) {
-  lconn *c = check_conn(L, 1);
-  lua_getiuservalue(L, 1, UV_ENTRY);
+  connection *c = check_conn(L, 1);
+  lua_getiuservalue(L, 1, USERVAL_ENTRY);
   if (c->last_state < 0)
     lua_pushfstring(L, "ras.connection: %s (no state yet)", luaL_optstring(L, -1, "?"));
   else {
@@ -672,10 +796,12 @@ static int conn_tostring(lua_State *L) {
 }
 
 static int conn_index(lua_State *L) {
-  const char *key = lua_tostring(L, 2);
+  size_t len;
+  const char *key = lua_tolstring(L, 2, &len);
   check_conn(L, 1);
-  if (key && strcmp(key, "entry") == 0) lua_getiuservalue(L, 1, UV_ENTRY);
-  else if (key && strcmp(key, "phonebook") == 0) lua_getiuservalue(L, 1, UV_PHONEBOOK);
+  if (key && len == 5 && memcmp(key, "entry", 5) == 0) lua_getiuservalue(L, 1, USERVAL_ENTRY);
+  else if (key && len == 9 && memcmp(key, "phonebook", 9) == 0)
+    lua_getiuservalue(L, 1, USERVAL_PHONEBOOK);
   else {
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));
@@ -701,95 +827,96 @@ static const luaL_Reg conn_metamethods[] = {
 /* context functions                                                      */
 
 static int ctx_dial(lua_State *L) {
-  lctx *ctx = upvalue_ctx(L);
-  dial_request r;
+  context *ctx = open_context(L);
+  dial_request *r;
   ras_error err;
-  lconn *c;
+  connection *c;
+  uint64_t id = 0;
   int rc;
-  read_dial_params(L, 1, &r);
+  luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  c = new_conn(L, lua_upvalueindex(1));          /* at 2 */
+  r = opt_read(L, 1, &dial_record, "parameter");   /* 2 */
+  c = new_connection(L, lua_upvalueindex(1));       /* 3 */
   c->dialled = 1;
   c->started = os_now();
-  rc = ctx->be->dial(ctx->state, c->link, &r.p, &c->call, &c->id, &err);
+  rc = ctx->backend->dial(ctx->instance, c->feed, &r->p, &c->call, &id, &err);
   if (rc != 0) {
     detach(c);
     return push_error_or_raise(L, &err);
   }
-  if (r.timeout > 0) c->deadline = c->started + r.timeout;
-  lua_getfield(L, 1, "on_state");
-  lua_setiuservalue(L, 2, UV_HANDLER);
-  lua_getfield(L, 1, "entry");
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "number");
+  map_id(c, id);
+  if (r->timeout > 0) set_deadline(c, c->started + r->timeout);
+  opt_push_handler(L, 2, r->handler);
+  lua_setiuservalue(L, 3, USERVAL_HANDLER);
+  lua_pushstring(L, r->p.entry ? r->p.entry : r->p.number);
+  lua_setiuservalue(L, 3, USERVAL_ENTRY);
+  if (r->p.phonebook) {
+    lua_pushstring(L, r->p.phonebook);
+    lua_setiuservalue(L, 3, USERVAL_PHONEBOOK);
   }
-  lua_setiuservalue(L, 2, UV_ENTRY);
-  lua_getfield(L, 1, "phonebook");
-  lua_setiuservalue(L, 2, UV_PHONEBOOK);
   return 1;
 }
 
-/* The object for an enumerated connection: the one we have, or a new one. */
-static void push_enumerated(lua_State *L, int ctx_index, int registry,
+/* The object for an enumerated connection: the one we have, or a new one
+ * (nil if it went away meanwhile). */
+static void push_enumerated(lua_State *L, context *ctx, int registry,
                             const ras_conn_info *info) {
-  lctx *ctx = lua_touserdata(L, ctx_index);
+  connection *c = ras_idmap_get(&ctx->by_id, info->id);
   ras_error err;
-  lconn *c;
-  for (c = ctx->conns; c; c = c->next) {
-    if (c->id != info->id || !is_open(c) || c->gone) continue;
+  if (c && is_open(c) && !c->gone) {
     push_object(L, registry, c);
     if (!lua_isnil(L, -1)) return;
     lua_pop(L, 1);
     detach(c);  /* unreachable, awaiting __gc: let go of the call now */
-    break;
   }
-  c = new_conn(L, ctx_index);
-  c->id = info->id;
+  lua_pushstring(L, info->entry);
+  lua_pushstring(L, info->phonebook);
+  c = new_connection(L, lua_upvalueindex(1));
   c->started = os_now();
-  c->call = ctx->be->attach(ctx->state, c->link, info->id, &err);
+  c->call = ctx->backend->attach(ctx->instance, c->feed, info->id, &err);
   if (!c->call) {  /* gone between the enumeration and now */
     detach(c);
-    lua_pop(L, 1);
+    lua_pop(L, 3);
     lua_pushnil(L);
     return;
   }
-  lua_pushstring(L, info->entry);
-  lua_setiuservalue(L, -2, UV_ENTRY);
-  lua_pushstring(L, info->phonebook);
-  lua_setiuservalue(L, -2, UV_PHONEBOOK);
+  map_id(c, info->id);
+  lua_insert(L, -3);
+  lua_setiuservalue(L, -3, USERVAL_PHONEBOOK);
+  lua_setiuservalue(L, -2, USERVAL_ENTRY);
 }
 
 static int ctx_connections(lua_State *L) {
-  lctx *ctx = upvalue_ctx(L);
+  context *ctx = open_context(L);
+  ras_conn_info *list;
   ras_error err;
   size_t n;
   lua_Integer k = 0;
-  ras_conn_info *list = ctx->be->connections(ctx->state, &n, &err);
-  if (!list) return push_error(L, &err);
+  void **box;
   lua_settop(L, 0);
-  push_registry_of(L, lua_upvalueindex(1));       /* 1 */
-  lua_createtable(L, (int)n, 0);                  /* 2 */
+  push_registry(L, lua_upvalueindex(1));          /* 1 */
+  box = new_box(L);                               /* 2 */
+  *box = list = ctx->backend->connections(ctx->instance, &n, &err);
+  if (!list) return push_error(L, &err);
+  lua_createtable(L, n < 1024 ? (int)n : 1024, 0); /* 3 */
   for (size_t i = 0; i < n; i++) {
-    push_enumerated(L, lua_upvalueindex(1), 1, &list[i]);
+    push_enumerated(L, ctx, 1, &list[i]);
     if (lua_isnil(L, -1)) lua_pop(L, 1);
-    else lua_rawseti(L, 2, ++k);
+    else lua_rawseti(L, 3, ++k);
   }
-  free(list);
   return 1;
 }
 
 static int ctx_entries(lua_State *L) {
-  lctx *ctx = upvalue_ctx(L);
-  const char *phonebook = luaL_optstring(L, 1, NULL);
+  context *ctx = open_context(L);
+  const char *phonebook = opt_check_string(L, 1, RAS_MAX_PATH, 1);
+  ras_entry_info *list;
   ras_error err;
   size_t n;
-  ras_entry_info *list;
-  if (phonebook && strlen(phonebook) > RAS_MAX_PATH)
-    luaL_argerror(L, 1, "phonebook path too long");
-  list = ctx->be->entries(ctx->state, phonebook, &n, &err);
+  void **box = new_box(L);
+  *box = list = ctx->backend->entries(ctx->instance, phonebook, &n, &err);
   if (!list) return push_error_or_raise(L, &err);
-  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, n < 1024 ? (int)n : 1024, 0);
   for (size_t i = 0; i < n; i++) {
     lua_createtable(L, 0, 2);
     lua_pushstring(L, list[i].name);
@@ -798,135 +925,143 @@ static int ctx_entries(lua_State *L) {
     lua_setfield(L, -2, "phonebook");
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  free(list);
   return 1;
 }
 
 /*
- * dispatch(ctx, limit, registry): delivers up to limit queued events of the
- * context and returns how many. Runs as one protected call, so a handler
- * error unwinds straight out of it, after its event was delivered.
+ * dispatch(state, limit, registry): delivers up to limit queued events of
+ * the context and returns how many. Runs as one protected call (a handler
+ * error unwinds straight out of it, after its event was delivered), and
+ * takes events in batches: one lock per batch, not per event.
  */
 static int dispatch(lua_State *L) {
-  lctx *ctx = lua_touserdata(L, 1);
-  size_t limit = (size_t)lua_tointeger(L, 2);
-  int n = 0, registry = 3;
-  while ((size_t)n < limit) {
-    ras_event ev;
-    ras_link *link = ras_ctx_pop(ctx->queue, &ev);
-    lconn *c;
-    if (!link) break;
-    c = ras_link_owner(link);
-    push_object(L, registry, c);
-    if (lua_isnil(L, -1)) {   /* collected: nobody can see it */
-      ras_event_free(&ev);
-      lua_pop(L, 1);
+  context *ctx = lua_touserdata(L, 1);
+  size_t limit = (size_t)lua_tointeger(L, 2), n = 0;
+  while (n < limit && ctx->instance) {
+    if (deliver_one(L, ctx, 3, 0, 0)) {
+      n++;
       continue;
     }
-    deliver(L, 0, registry + 1, c, &ev);
-    lua_settop(L, registry);
-    n++;
+    return_batch(ctx);
+    if (!ras_hub_take(ctx->hub, &ctx->batch)) break;
   }
-  lua_pushinteger(L, n);
+  lua_pushinteger(L, (lua_Integer)n);
   return 1;
 }
 
-static void dispatch_protected(lua_State *L, lctx *ctx, size_t limit) {
-  lua_pushcfunction(L, traceback);
-  lua_pushcfunction(L, dispatch);
-  lua_pushlightuserdata(L, ctx);
-  lua_pushinteger(L, (lua_Integer)limit);
-  push_registry_of(L, lua_upvalueindex(1));
-  if (lua_pcall(L, 3, 1, -5) != LUA_OK) lua_error(L);
-}
-
 static int ctx_poll(lua_State *L) {
-  lctx *ctx = upvalue_ctx(L);
-  double seconds = opt_seconds(L, 1, -1);
-  double now = os_now(), until = seconds < 0 ? -1 : now + seconds;
+  context *ctx = open_context(L);
+  double seconds = opt_check_seconds(L, 1, RAS_FOREVER);
+  double now = os_now(), until = deadline_in(now, seconds);
   lua_settop(L, 0);
   for (;;) {
     size_t pending;
+    return_batch(ctx);
     expire_all(ctx, now);
-    pending = ras_ctx_pending(ctx->queue);
+    pending = ras_hub_pending(ctx->hub);
     if (pending > 0) {
-      dispatch_protected(L, ctx, pending);
+      lua_pushlightuserdata(L, ctx);
+      lua_pushinteger(L, (lua_Integer)pending);
+      push_registry(L, lua_upvalueindex(1));
+      run_protected(L, ctx, dispatch, 3, 1);
       return 1;
     }
     if (until >= 0 && now >= until) break;
-    ras_ctx_wait(ctx->queue, left_until(earlier(until, next_deadline(ctx)), now));
+    ras_hub_wait(ctx->hub, left_until(earlier(until, next_deadline(ctx)), now));
     now = os_now();
+    if (!ctx->instance) luaL_error(L, "ras: %s", closed_message);
   }
   lua_pushinteger(L, 0);
   return 1;
 }
 
 static int ctx_pollfd(lua_State *L) {
-  int fd = ras_ctx_pollfd(upvalue_ctx(L)->queue);
-  if (fd < 0)
-    return push_failure(L, "pollfd is not available on this platform: "
-                           "wait on ras.pollhandle() instead", RAS_ERROR_INVALID_PARAMETER);
-  lua_pushinteger(L, fd);
-  return 1;
+  context *ctx = open_context(L);
+  ras_error err = { .code = 0 };
+  return push_pollable(L, ras_hub_pollfd(ctx->hub, &err), NULL, &err, "ras.pollhandle()");
 }
 
 static int ctx_pollhandle(lua_State *L) {
-  void *h = ras_ctx_pollhandle(upvalue_ctx(L)->queue);
-  if (!h)
-    return push_failure(L, "pollhandle is a Windows event handle: "
-                           "use ras.pollfd() on this platform", RAS_ERROR_INVALID_PARAMETER);
-  lua_pushlightuserdata(L, h);
-  return 1;
+  context *ctx = open_context(L);
+  ras_error err = { .code = 0 };
+  return push_pollable(L, -1, ras_hub_pollhandle(ctx->hub, &err), &err, "ras.pollfd()");
 }
 
 static int ctx_events(lua_State *L) {
-  upvalue_ctx(L);
+  open_context(L);
   return push_events(L);
 }
 
 static int ctx_timeout(lua_State *L) {
-  double d = next_deadline(upvalue_ctx(L));
+  double d = next_deadline(open_context(L));
   return push_timeout(L, d < 0 ? 0 : d);
 }
 
-/* The context's Lua side is gone: let go of every call, then the backend. */
-static int ctx_gc(lua_State *L) {
-  lctx *ctx = luaL_checkudata(L, 1, CONTEXT_MT);
-  if (!ctx->state) return 0;
-  for (lconn *c = ctx->conns; c; c = c->next) release_call(c);
-  ctx->be->close(ctx->state);
-  ctx->state = NULL;
-  ras_ctx_unref(ctx->queue);
+/* Lets go of every connection (a dial not yet Connected is hung up, an
+ * established one stays up) and then of the backend. Idempotent. */
+static void close_context(context *ctx) {
+  if (!ctx->instance) return;
+  return_batch(ctx);
+  while (ctx->conns) detach(ctx->conns);
+  ctx->backend->close(ctx->instance);
+  ctx->instance = NULL;
+  ras_idmap_free(&ctx->by_id);
+}
+
+static int ctx_close(lua_State *L) {
+  close_context(self_context(L));
   return 0;
 }
 
+/* The state userdata is collected: nothing can reach the context now. */
+static int state_gc(lua_State *L) {
+  context *ctx = lua_touserdata(L, 1);
+  close_context(ctx);
+  if (ctx->hub) ras_hub_unref(ctx->hub);
+  ctx->hub = NULL;
+  return 0;
+}
+
+static int ctx_tostring(lua_State *L) {
+  context *ctx = lua_touserdata(L, lua_upvalueindex(1));
+  lua_pushfstring(L, "ras.context: %s%s", ctx->backend->name, ctx->instance ? "" : " (closed)");
+  return 1;
+}
+
 /* ---------------------------------------------------------------------- */
-/* module functions that need no context                                  */
+/* module functions that need no open context                             */
 
 static int m_state_name(lua_State *L) {
-  const char *name = ras_state_name((int)luaL_checkinteger(L, 1));
+  lua_Integer v;
+  const char *name = NULL;
+  self_context(L);
+  v = luaL_checkinteger(L, 1);
+  if (v >= 0 && v <= 0x7fffffff) name = ras_state_name((int)v);
   if (name) lua_pushstring(L, name);
   else luaL_pushfail(L);
   return 1;
 }
 
 static int m_state_group(lua_State *L) {
-  int state;
+  int state = -1;
+  self_context(L);
   if (lua_type(L, 1) == LUA_TSTRING) {
-    state = ras_state_value(lua_tostring(L, 1));
+    size_t len;
+    const char *name = lua_tolstring(L, 1, &len);
+    if (strlen(name) == len) state = ras_state_value(name);
     luaL_argcheck(L, state >= 0, 1, "unknown state name");
   } else {
-    state = (int)luaL_checkinteger(L, 1);
-    luaL_argcheck(L, ras_state_name(state) != NULL, 1, "unknown state value");
+    lua_Integer v = luaL_checkinteger(L, 1);
+    if (v >= 0 && v <= 0x7fffffff && ras_state_name((int)v)) state = (int)v;
+    luaL_argcheck(L, state >= 0, 1, "unknown state value");
   }
   lua_pushstring(L, ras_group_name(ras_state_group(state)));
   return 1;
 }
 
 static int m_error_message(lua_State *L) {
-  int code = (int)luaL_checkinteger(L, 1);
-  lctx *ctx = upvalue_ctx(L);
-  push_error_message(L, ctx->be, code, NULL);
+  context *ctx = self_context(L);
+  push_error_message(L, ctx->backend, luaL_checkinteger(L, 1), NULL);
   return 1;
 }
 
@@ -935,42 +1070,54 @@ static int m_now(lua_State *L) {
   return 1;
 }
 
-/* The platform's backends, then the simulator; NULL past the end. */
-static const ras_backend *backend_at(int i) {
-  int n = 0;
-  while (os_backends[n]) n++;
-  if (i < n) return os_backends[i];
-  return i == n ? &ras_backend_sim : NULL;
-}
-
 static int m_backends(lua_State *L) {
-  const ras_backend *be;
   lua_newtable(L);
-  for (int i = 0; (be = backend_at(i)) != NULL; i++) {
-    lua_pushstring(L, be->name);
+  for (int i = 0; ras_backends[i]; i++) {
+    lua_pushstring(L, ras_backends[i]->name);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
 }
 
-static void push_context(lua_State *L, const ras_backend *be, void *state);
+static const ras_backend *find_backend(const char *name, size_t len) {
+  for (int i = 0; ras_backends[i]; i++)
+    if (strlen(ras_backends[i]->name) == len && memcmp(ras_backends[i]->name, name, len) == 0)
+      return ras_backends[i];
+  return NULL;
+}
+
+static void push_context(lua_State *L, const ras_backend *be);
+
+/* Opens the backend of the context state at `state` with the config at
+ * the top (popped). Returns 1, or 0 with *err filled. */
+static int open_instance(lua_State *L, int state, ras_error *err) {
+  context *ctx = lua_touserdata(L, state);
+  ctx->hub = ras_hub_new(err);
+  if (ctx->hub) ctx->instance = ctx->backend->open(lua_touserdata(L, -1), err);
+  lua_pop(L, 1);
+  return ctx->instance != NULL;
+}
 
 static int m_open(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
+  size_t len;
+  const char *name;
   const ras_backend *be;
   ras_error err;
-  void *state;
-  int i = 0;
+  self_context(L);
+  name = luaL_checklstring(L, 1, &len);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  while ((be = backend_at(i)) != NULL && strcmp(be->name, name) != 0) i++;
+  be = find_backend(name, len);
   if (!be) {
     lua_pushfstring(L, "unknown or unavailable backend '%s'", name);
     return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
   }
-  state = be->open(L, lua_isnil(L, 2) ? 0 : 2, &err);
-  if (!state) return push_error(L, &err);
-  push_context(L, be, state);
+  push_context(L, be);                        /* 3 */
+  lua_getfield(L, 3, "close");
+  lua_getupvalue(L, -1, 1);                   /* 5: the state */
+  opt_read(L, 2, be->options, "option");
+  if (!open_instance(L, 5, &err)) return push_error_or_raise(L, &err);
+  lua_settop(L, 3);
   return 1;
 }
 
@@ -978,10 +1125,10 @@ static const luaL_Reg context_functions[] = {
   { "dial", ctx_dial }, { "connections", ctx_connections },
   { "entries", ctx_entries }, { "poll", ctx_poll }, { "pollfd", ctx_pollfd },
   { "pollhandle", ctx_pollhandle }, { "events", ctx_events },
-  { "timeout", ctx_timeout }, { "error_message", m_error_message },
-  { "open", m_open }, { "backends", m_backends },
-  { "state_name", m_state_name }, { "state_group", m_state_group },
-  { "now", m_now },
+  { "timeout", ctx_timeout }, { "close", ctx_close },
+  { "error_message", m_error_message }, { "open", m_open },
+  { "backends", m_backends }, { "state_name", m_state_name },
+  { "state_group", m_state_group }, { "now", m_now },
   { NULL, NULL }
 };
 
@@ -994,37 +1141,46 @@ static void push_states_table(lua_State *L) {
   }
 }
 
-/* Fills the table at the top with the context's functions and fields. */
-static void fill_context(lua_State *L, const ras_backend *be, void *state) {
-  lctx *ctx;
+/*
+ * Pushes a closed context table for be: its functions, its fields and its
+ * metatable (__close, __tostring), all sharing its state userdata. The
+ * backend is opened afterwards, so a failure here leaks nothing.
+ */
+static void push_context(lua_State *L, const ras_backend *be) {
+  context *ctx;
+  int t;
+  lua_createtable(L, 0, 24);
+  t = lua_gettop(L);
   ctx = lua_newuserdatauv(L, sizeof *ctx, 1);
   memset(ctx, 0, sizeof *ctx);
-  luaL_setmetatable(L, CONTEXT_MT);
-  ctx->queue = ras_ctx_new();
-  if (!ctx->queue) {
-    be->close(state);
-    luaL_error(L, "out of memory");
-  }
-  ctx->be = be;
-  ctx->state = state;
-  lua_newtable(L);                   /* the registry of connection objects */
+  ctx->backend = be;
+  luaL_setmetatable(L, STATE_MT);
+  lua_createtable(L, 0, 1);                /* the registry of connection objects */
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "v");
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, -2, 1);
-  luaL_setfuncs(L, context_functions, 1);
+  lua_pushvalue(L, t);
+  luaL_setfuncs(L, context_functions, 2);  /* upvalues: state, table */
   lua_pushstring(L, be->name);
-  lua_setfield(L, -2, "backend");
+  lua_setfield(L, t, "backend");
   lua_pushliteral(L, RAS_VERSION);
-  lua_setfield(L, -2, "_VERSION");
+  lua_setfield(L, t, "_VERSION");
   push_states_table(L);
-  lua_setfield(L, -2, "states");
-}
-
-static void push_context(lua_State *L, const ras_backend *be, void *state) {
-  lua_newtable(L);
-  fill_context(L, be, state);
+  lua_setfield(L, t, "states");
+  lua_createtable(L, 0, 3);                /* its own metatable: __close knows it */
+  lua_getfield(L, t, "close");
+  lua_setfield(L, -2, "__close");
+  lua_getfield(L, t, "close");
+  lua_getupvalue(L, -1, 1);
+  lua_pushvalue(L, t);
+  lua_pushcclosure(L, ctx_tostring, 2);
+  lua_setfield(L, -3, "__tostring");
+  lua_pop(L, 1);
+  lua_pushliteral(L, CONTEXT_MT);
+  lua_setfield(L, -2, "__name");
+  lua_setmetatable(L, t);
 }
 
 static void create_metatables(lua_State *L) {
@@ -1035,30 +1191,32 @@ static void create_metatables(lua_State *L) {
   lua_pushcclosure(L, conn_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_newmetatable(L, CONTEXT_MT);
-  lua_pushcfunction(L, ctx_gc);
+  luaL_newmetatable(L, STATE_MT);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, BOX_MT);
+  lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
 }
 
 /* The default context: the platform's backend, else the simulator. */
-static void *open_default(lua_State *L, const ras_backend **be) {
-  ras_error err;
-  for (int i = 0; (*be = backend_at(i)) != NULL; i++) {
-    void *state = (*be)->open(L, 0, &err);
-    if (state) return state;
-  }
-  luaL_error(L, "ras: no backend could be opened: %s", err.message);
-  return NULL;
-}
-
 int luaopen_ras(lua_State *L) {
-  const ras_backend *be;
-  void *state;
+  ras_error err = { .code = 0, .message = "no backend compiled in" };
   create_metatables(L);
-  state = open_default(L, &be);
-  push_context(L, be, state);
-  lua_pushliteral(L, "ras");
-  lua_setfield(L, -2, "_NAME");
-  return 1;
+  for (int i = 0; ras_backends[i]; i++) {
+    lua_settop(L, 0);
+    push_context(L, ras_backends[i]);        /* 1 */
+    lua_getfield(L, 1, "close");
+    lua_getupvalue(L, -1, 1);                /* 3: the state */
+    opt_read(L, 0, ras_backends[i]->options, "option");
+    if (open_instance(L, 3, &err)) {
+      lua_settop(L, 1);
+      lua_pushliteral(L, "ras");
+      lua_setfield(L, 1, "_NAME");
+      return 1;
+    }
+  }
+  return luaL_error(L, "ras: no backend could be opened: %s", err.message);
 }

@@ -1,6 +1,6 @@
 /*
- * states.h - RASCONNSTATE values, the RAS error codes the module itself
- * uses, and their names and texts (states.c). No platform header needed.
+ * states.h - RASCONNSTATE and RASCONNSUBSTATE values and their names
+ * (states.c). No platform header needed.
  */
 #ifndef RAS_STATES_H
 #define RAS_STATES_H
@@ -20,24 +20,10 @@ enum {
   RAS_Connected = RAS_DONE, RAS_Disconnected
 };
 
-/* Error codes (winerror.h / raserror.h) that the module produces itself. */
+/* RASCONNSUBSTATE: what a connected link is doing. */
 enum {
-  RAS_ERROR_INVALID_HANDLE = 6,
-  RAS_ERROR_NOT_ENOUGH_MEMORY = 8,
-  RAS_ERROR_INVALID_PARAMETER = 87,
-  RAS_ERROR_BUFFER_TOO_SMALL = 603,
-  RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY = 623,
-  RAS_ERROR_PORT_DISCONNECTED = 628,
-  RAS_ERROR_REMOTE_DISCONNECTION = 629,
-  RAS_ERROR_DEVICE_NOT_READY = 633,
-  RAS_ERROR_REQUEST_TIMEOUT = 638,
-  RAS_ERROR_PASSWD_EXPIRED = 648,
-  RAS_ERROR_FROM_DEVICE = 651,
-  RAS_ERROR_NO_ANSWER = 678,
-  RAS_ERROR_AUTHENTICATION_FAILURE = 691,
-  RAS_ERROR_INTERACTIVE_MODE = 703,
-  RAS_ERROR_PPP_TIMEOUT = 718,
-  RAS_ERROR_PPP_LCP_TERMINATED = 734
+  RAS_SUB_None = 0, RAS_SUB_Dormant = 1, RAS_SUB_Reconnecting = 2,
+  RAS_SUB_Reconnected = 0x2000
 };
 
 enum ras_group { RAS_GROUP_RUNNING, RAS_GROUP_PAUSED, RAS_GROUP_TERMINAL };
@@ -48,8 +34,9 @@ const char *ras_state_name(int state);
 int ras_state_value(const char *name);
 enum ras_group ras_state_group(int state);
 const char *ras_group_name(enum ras_group group);
-/* The module's own text for an error code, or NULL when it has none. */
-const char *ras_error_text(int code);
+
+/* Name of a substate ("Reconnecting"), or NULL for an unknown value. */
+const char *ras_substate_name(int substate);
 
 /* Iteration over every state, for building ras.states. */
 int ras_state_count(void);

@@ -1,0 +1,44 @@
+/*
+ * feed.h - the producer side of the event queue: what a backend sees.
+ *
+ * A feed is one connection's FIFO of events. A backend pushes onto it from
+ * any thread; the binding pops (queue.h). Feeds are reference-counted
+ * because a backend thread may still push after the Lua object that watched
+ * the connection has been collected: the backend holds its own reference.
+ *
+ * A connection's events are never lost: when an event cannot be queued for
+ * want of memory, the feed ends with one Disconnected carrying error 8,
+ * from room reserved when the feed was made.
+ */
+#ifndef RAS_FEED_H
+#define RAS_FEED_H
+
+#include <stddef.h>
+
+typedef struct ras_event {
+  int state;           /* RASCONNSTATE value */
+  int substate;        /* RASCONNSUBSTATE value; 0: none */
+  int error;           /* 0: none */
+  int extended_error;  /* 0: none */
+  int subentry;        /* 0 or 1: the only subentry; more with multilink */
+  double time;         /* os_now() when produced; 0: stamped by the push */
+  char *detail;        /* malloc'd backend text (pppd's reason), or NULL */
+} ras_event;
+
+typedef struct ras_feed ras_feed;
+
+void ras_feed_ref(ras_feed *feed);
+void ras_feed_unref(ras_feed *feed);
+
+/*
+ * Appends a copy of *ev; the feed takes ownership of ev->detail whatever
+ * happens. Events after a Disconnected, or once nobody will pop any more,
+ * are discarded: a connection ends once. Returns 1 if the event was queued.
+ */
+int ras_feed_push(ras_feed *feed, const ras_event *ev);
+/* Pushes n events under one lock; returns how many were queued. */
+size_t ras_feed_push_many(ras_feed *feed, ras_event *evs, size_t n);
+
+void ras_event_free(ras_event *ev);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * idmap.c - see idmap.h. Ids are mostly sequential, so they are mixed
+ * before probing; 0 marks a free slot.
+ */
+#include <stdlib.h>
+
+#include "idmap.h"
+
+struct ras_idmap_slot {
+  uint64_t id;
+  void *p;
+};
+
+static size_t home(const ras_idmap *m, uint64_t id) {
+  id ^= id >> 33;
+  id *= 0xff51afd7ed558ccdULL;
+  id ^= id >> 33;
+  return (size_t)id & (m->size - 1);
+}
+
+static struct ras_idmap_slot *find(const ras_idmap *m, uint64_t id) {
+  if (m->size == 0) return NULL;
+  for (size_t i = home(m, id);; i = (i + 1) & (m->size - 1)) {
+    if (m->slots[i].id == id) return &m->slots[i];
+    if (m->slots[i].id == 0) return NULL;
+  }
+}
+
+void *ras_idmap_get(const ras_idmap *m, uint64_t id) {
+  struct ras_idmap_slot *s = find(m, id);
+  return s ? s->p : NULL;
+}
+
+static void insert(ras_idmap *m, uint64_t id, void *p) {
+  size_t i = home(m, id);
+  while (m->slots[i].id != 0) i = (i + 1) & (m->size - 1);
+  m->slots[i].id = id;
+  m->slots[i].p = p;
+  m->count++;
+}
+
+/* Keeps the load at most 1/2. */
+int ras_idmap_reserve(ras_idmap *m) {
+  struct ras_idmap_slot *old = m->slots;
+  size_t old_size = m->size, size;
+  if ((m->count + 1) * 2 <= m->size) return 0;
+  size = m->size ? m->size * 2 : 16;
+  m->slots = calloc(size, sizeof *m->slots);
+  if (!m->slots) {
+    m->slots = old;
+    return -1;
+  }
+  m->size = size;
+  m->count = 0;
+  for (size_t i = 0; i < old_size; i++)
+    if (old[i].id) insert(m, old[i].id, old[i].p);
+  free(old);
+  return 0;
+}
+
+int ras_idmap_put(ras_idmap *m, uint64_t id, void *p) {
+  struct ras_idmap_slot *s = find(m, id);
+  if (s) {
+    s->p = p;
+    return 0;
+  }
+  if (ras_idmap_reserve(m) != 0) return -1;
+  insert(m, id, p);
+  return 0;
+}
+
+/* Backward-shift deletion: no tombstones, so probes stay short. */
+void ras_idmap_remove(ras_idmap *m, uint64_t id) {
+  struct ras_idmap_slot *s = find(m, id);
+  size_t hole, i;
+  if (!s) return;
+  hole = (size_t)(s - m->slots);
+  m->count--;
+  for (i = (hole + 1) & (m->size - 1); m->slots[i].id; i = (i + 1) & (m->size - 1)) {
+    size_t h = home(m, m->slots[i].id);
+    /* the entry at i may move to the hole if its home is not in (hole, i] */
+    if ((i > hole && (h <= hole || h > i)) || (i < hole && h <= hole && h > i)) {
+      m->slots[hole] = m->slots[i];
+      hole = i;
+    }
+  }
+  m->slots[hole].id = 0;
+  m->slots[hole].p = NULL;
+}
+
+void ras_idmap_free(ras_idmap *m) {
+  free(m->slots);
+  m->slots = NULL;
+  m->size = m->count = 0;
+}

@@ -1,0 +1,402 @@
+/*
+ * options.c - reads Lua tables into plain C structs by a schema (schema.h).
+ *
+ * Rules that keep a hostile table from hurting us:
+ * - a table's own keys are walked raw (lua_next runs no Lua code), so an
+ *   unknown key is found before any metamethod runs;
+ * - each field is then read exactly once with lua_getfield (metamethods
+ *   honoured), and its value anchored before anything else can run, so a
+ *   string we point to cannot be collected while we use it;
+ * - arrays grow as they are read (never sized by one traversal and filled
+ *   by another that runs Lua code), and are bounded;
+ * - every result lives in Lua memory owned by one userdata: an error
+ *   anywhere, out of memory included, leaks nothing.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "lua.h"
+
+#include "options.h"
+#include "states.h"
+
+#define PATH_MAX_TEXT 160
+
+typedef struct reader {
+  lua_State *L;
+  int anchor;                   /* stack index of the anchor table */
+  lua_Integer anchored;         /* values in it */
+  const char *noun;
+  char path[PATH_MAX_TEXT + 8];
+  size_t pathlen;
+} reader;
+
+/* ---------------------------------------------------------------------- */
+/* naming the field at fault                                              */
+
+/* Appends a key to the path: `.name` (or `name` first), `[i]` for items. */
+static size_t path_push(reader *rd, const char *name, size_t len, int item) {
+  size_t old = rd->pathlen, room = PATH_MAX_TEXT - rd->pathlen;
+  char *p = rd->path + rd->pathlen;
+  int n;
+  if (item) n = snprintf(p, room + 1, "[%s]", name);
+  else n = snprintf(p, room + 1, "%s%.*s", old ? "." : "", (int)(len < room ? len : room), name);
+  rd->pathlen += n < 0 ? 0 : ((size_t)n > room ? room : (size_t)n);
+  return old;
+}
+
+static void path_pop(reader *rd, size_t old) {
+  rd->pathlen = old;
+  rd->path[old] = '\0';
+}
+
+static int fail(reader *rd, const char *why) {
+  return luaL_error(rd->L, "bad %s '%s' (%s)", rd->noun, rd->path, why);
+}
+
+static int fail_type(reader *rd, const char *expected, int idx) {
+  return luaL_error(rd->L, "bad %s '%s' (%s expected, got %s)", rd->noun, rd->path,
+                    expected, luaL_typename(rd->L, idx));
+}
+
+/* A key as text for a message: printable bytes only, never a metamethod. */
+static void describe_key(lua_State *L, int idx, char *out, size_t size) {
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    size_t len, j = 0;
+    const char *s = lua_tolstring(L, idx, &len);
+    for (size_t i = 0; i < len && j + 5 < size; i++) {
+      unsigned char ch = (unsigned char)s[i];
+      if (ch >= 0x20 && ch < 0x7f && ch != '\'') out[j++] = (char)ch;
+      else j += (size_t)snprintf(out + j, size - j, "\\%d", ch);
+    }
+    out[j] = '\0';
+  } else if (lua_isinteger(L, idx)) {
+    snprintf(out, size, "%lld", (long long)lua_tointeger(L, idx));
+  } else if (lua_type(L, idx) == LUA_TNUMBER) {
+    snprintf(out, size, "%.14g", (double)lua_tonumber(L, idx));
+  } else if (lua_type(L, idx) == LUA_TBOOLEAN) {
+    snprintf(out, size, "%s", lua_toboolean(L, idx) ? "true" : "false");
+  } else {
+    snprintf(out, size, "<%s>", luaL_typename(L, idx));
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* values                                                                 */
+
+/* Keeps the value at the top alive with the result; leaves it in place. */
+static lua_Integer anchor_top(reader *rd) {
+  lua_pushvalue(rd->L, -1);
+  lua_rawseti(rd->L, rd->anchor, ++rd->anchored);
+  return rd->anchored;
+}
+
+static const char *read_string(reader *rd, int idx, long long max) {
+  size_t len;
+  const char *s;
+  char why[64];
+  if (lua_type(rd->L, idx) != LUA_TSTRING) fail_type(rd, "string", idx);
+  s = lua_tolstring(rd->L, idx, &len);
+  if (strlen(s) != len) fail(rd, "contains a NUL byte");
+  if (max > 0 && len > (size_t)max) {
+    snprintf(why, sizeof why, "longer than %lld bytes", max);
+    fail(rd, why);
+  }
+  return s;
+}
+
+static double read_seconds(reader *rd, int idx, unsigned flags) {
+  double v;
+  if (lua_type(rd->L, idx) != LUA_TNUMBER) fail_type(rd, "number of seconds", idx);
+  v = (double)lua_tonumber(rd->L, idx);
+  if (isnan(v)) fail(rd, "not a number");
+  if (v < 0) fail(rd, "must be >= 0");
+  if (v == 0 && (flags & RAS_POSITIVE)) fail(rd, "must be > 0");
+  return v >= RAS_MAX_SECONDS ? RAS_FOREVER : v;
+}
+
+static long long read_integer(reader *rd, int idx, long long min, long long max) {
+  int exact;
+  lua_Integer v;
+  char why[96];
+  if (lua_type(rd->L, idx) != LUA_TNUMBER) fail_type(rd, "integer", idx);
+  v = lua_tointegerx(rd->L, idx, &exact);
+  if (!exact) fail(rd, "integer expected, got a fraction or a number out of range");
+  if (v < min || v > max) {
+    snprintf(why, sizeof why, "out of range %lld..%lld", min, max);
+    fail(rd, why);
+  }
+  return (long long)v;
+}
+
+static int read_state(reader *rd, int idx, unsigned flags) {
+  int state = -1;
+  char why[96];
+  if (lua_type(rd->L, idx) == LUA_TSTRING) {
+    size_t len;
+    const char *name = lua_tolstring(rd->L, idx, &len);
+    if (strlen(name) == len) state = ras_state_value(name);
+  } else if (lua_type(rd->L, idx) == LUA_TNUMBER) {
+    int exact;
+    lua_Integer v = lua_tointegerx(rd->L, idx, &exact);
+    if (exact && v >= 0 && v <= INT32_MAX && ras_state_name((int)v)) state = (int)v;
+  } else {
+    fail_type(rd, "state name or number", idx);
+  }
+  if (state < 0) fail(rd, "unknown state");
+  if ((flags & RAS_RUNNING_ONLY) && ras_state_group(state) != RAS_GROUP_RUNNING) {
+    snprintf(why, sizeof why, "running states only, got %s", ras_state_name(state));
+    fail(rd, why);
+  }
+  return state;
+}
+
+/* ---------------------------------------------------------------------- */
+/* arrays: grown as read, in anchored userdata                            */
+
+typedef void (*item_reader)(reader *rd, int idx, const ras_field *f, void *slot);
+
+static void string_item(reader *rd, int idx, const ras_field *f, void *slot) {
+  *(const char **)slot = read_string(rd, idx, f->max);
+  anchor_top(rd);
+}
+
+static void state_item(reader *rd, int idx, const ras_field *f, void *slot) {
+  *(int *)slot = read_state(rd, idx, f->flags);
+}
+
+/* Reads t[1], t[2], … (metamethods honoured) up to the first nil. */
+static void read_array(reader *rd, int t, const ras_field *f, char *base,
+                       size_t item_size, item_reader read_item) {
+  lua_State *L = rd->L;
+  size_t cap = 0, n = 0;
+  char *items = NULL;
+  if (!lua_istable(L, t)) fail_type(rd, "table", t);
+  for (;;) {
+    char num[24];
+    size_t old;
+    if (lua_geti(L, t, (lua_Integer)n + 1) == LUA_TNIL) {
+      lua_pop(L, 1);
+      break;
+    }
+    if (n == f->limit) {
+      snprintf(num, sizeof num, "more than %zu items", f->limit);
+      fail(rd, num);
+    }
+    if (n == cap) {   /* grow: a new block, the old one left to the GC */
+      char *bigger;
+      cap = cap ? cap * 2 : 8;
+      if (cap > f->limit) cap = f->limit;
+      bigger = lua_newuserdatauv(L, cap * item_size, 0);
+      if (n) memcpy(bigger, items, n * item_size);
+      items = bigger;
+      anchor_top(rd);
+      lua_pop(L, 1);
+    }
+    snprintf(num, sizeof num, "%zu", n + 1);
+    old = path_push(rd, num, strlen(num), 1);
+    read_item(rd, lua_gettop(L), f, items + n * item_size);
+    path_pop(rd, old);
+    lua_pop(L, 1);
+    n++;
+  }
+  memcpy(base + f->offset, &items, sizeof items);
+  memcpy(base + f->count, &n, sizeof n);
+}
+
+/* ---------------------------------------------------------------------- */
+/* records                                                                */
+
+static void read_record(reader *rd, int t, const ras_record *r, char *base);
+
+static int known_field(const ras_record *r, const char *key, size_t len) {
+  if (!r) return 0;
+  for (const ras_field *f = r->fields; f->name; f++)
+    if (strlen(f->name) == len && memcmp(f->name, key, len) == 0) return 1;
+  return 0;
+}
+
+/* Raises for the first key of t that the record does not know (raw walk). */
+static void check_keys(reader *rd, int t, const ras_record *r) {
+  lua_State *L = rd->L;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    size_t len;
+    const char *key;
+    lua_pop(L, 1);
+    key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!key || !known_field(r, key, len)) {
+      char text[80];
+      describe_key(L, lua_gettop(L), text, sizeof text);
+      path_push(rd, text, strlen(text), 0);
+      luaL_error(L, "unknown %s '%s'", rd->noun, rd->path);
+    }
+  }
+}
+
+/* A table of records keyed by name: its pairs are collected raw first, so
+ * that no Lua code runs between counting and filling. */
+static void read_records(reader *rd, int t, const ras_field *f, char *base) {
+  lua_State *L = rd->L;
+  const ras_record *r = f->record;
+  size_t n = 0;
+  char *items;
+  int pairs;
+  if (!lua_istable(L, t)) fail_type(rd, "table", t);
+  lua_newtable(L);
+  pairs = lua_gettop(L);
+  anchor_top(rd);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (n == f->limit) fail(rd, "too many entries");
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, pairs, (lua_Integer)(2 * n + 1));
+    lua_rawseti(L, pairs, (lua_Integer)(2 * n + 2));
+    n++;
+  }
+  items = lua_newuserdatauv(L, n ? n * r->size : 1, 0);
+  memset(items, 0, n ? n * r->size : 1);
+  anchor_top(rd);
+  lua_pop(L, 1);
+  for (size_t i = 0; i < n; i++) {
+    char *item = items + i * r->size;
+    const char *key;
+    char text[80];
+    size_t old;
+    lua_rawgeti(L, pairs, (lua_Integer)(2 * i + 1));
+    if (lua_type(L, -1) != LUA_TSTRING) fail(rd, "must be keyed by name");
+    describe_key(L, -1, text, sizeof text);
+    old = path_push(rd, text, strlen(text), 0);
+    key = read_string(rd, -1, (long long)r->key_max);
+    memcpy(item + r->key, &key, sizeof key);
+    lua_rawgeti(L, pairs, (lua_Integer)(2 * i + 2));
+    if (!lua_istable(L, -1)) fail_type(rd, "table", -1);
+    read_record(rd, lua_gettop(L), r, item);
+    path_pop(rd, old);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  memcpy(base + f->offset, &items, sizeof items);
+  memcpy(base + f->count, &n, sizeof n);
+}
+
+/* Reads one present field (its value at the top of the stack). */
+static void read_field(reader *rd, const ras_field *f, char *base) {
+  lua_State *L = rd->L;
+  int v = lua_gettop(L);
+  switch (f->kind) {
+  case RAS_STRING: {
+    const char *s = read_string(rd, v, f->max);
+    memcpy(base + f->offset, &s, sizeof s);
+    anchor_top(rd);
+    break;
+  }
+  case RAS_BOOLEAN:
+    if (!lua_isboolean(L, v)) fail_type(rd, "boolean", v);
+    *(int *)(base + f->offset) = lua_toboolean(L, v);
+    break;
+  case RAS_SECONDS: *(double *)(base + f->offset) = read_seconds(rd, v, f->flags); break;
+  case RAS_INTEGER: *(long long *)(base + f->offset) = read_integer(rd, v, f->min, f->max); break;
+  case RAS_STATE: *(int *)(base + f->offset) = read_state(rd, v, f->flags); break;
+  case RAS_STRINGS:
+    read_array(rd, v, f, base, sizeof(const char *), string_item);
+    if (f->present) *(int *)(base + f->present) = 1;
+    break;
+  case RAS_STATES:
+    read_array(rd, v, f, base, sizeof(int), state_item);
+    if (f->present) *(int *)(base + f->present) = 1;
+    break;
+  case RAS_RECORD:
+    if (!lua_istable(L, v)) fail_type(rd, "table", v);
+    read_record(rd, v, f->record, base + f->offset);
+    if (f->present) *(int *)(base + f->present) = 1;
+    break;
+  case RAS_RECORDS: read_records(rd, v, f, base); break;
+  case RAS_HANDLER:
+    if (!lua_isfunction(L, v) && !lua_isthread(L, v))
+      fail_type(rd, "function or coroutine", v);
+    *(int *)(base + f->offset) = (int)anchor_top(rd);
+    break;
+  }
+}
+
+static void read_record(reader *rd, int t, const ras_record *r, char *base) {
+  lua_State *L = rd->L;
+  const char *why, *field = NULL;
+  if (r && r->init) r->init(base);
+  if (!t) return;
+  check_keys(rd, t, r);
+  for (const ras_field *f = r ? r->fields : NULL; f && f->name; f++) {
+    size_t old = path_push(rd, f->name, strlen(f->name), 0);
+    luaL_checkstack(L, 8, "nested options");
+    if (lua_getfield(L, t, f->name) == LUA_TNIL) {
+      if (f->flags & RAS_REQUIRED) fail(rd, "missing");
+    } else {
+      read_field(rd, f, base);
+    }
+    lua_settop(L, lua_gettop(L) - 1);
+    path_pop(rd, old);
+  }
+  if (r && r->check && (why = r->check(base, &field)) != NULL) {
+    size_t old = path_push(rd, field ? field : "?", strlen(field ? field : "?"), 0);
+    fail(rd, why);
+    path_pop(rd, old);
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* entry points                                                           */
+
+void *opt_read(lua_State *L, int t, const ras_record *r, const char *noun) {
+  reader rd = { .L = L, .noun = noun };
+  void *result;
+  if (t) t = lua_absindex(L, t);
+  if (t && lua_isnil(L, t)) t = 0;
+  if (t) luaL_checktype(L, t, LUA_TTABLE);
+  result = lua_newuserdatauv(L, r && r->size ? r->size : 1, 1);
+  memset(result, 0, r && r->size ? r->size : 1);
+  lua_newtable(L);
+  rd.anchor = lua_gettop(L);
+  read_record(&rd, t, r, result);
+  lua_setiuservalue(L, -2, 1);
+  return result;
+}
+
+void opt_push_handler(lua_State *L, int config, int anchor_index) {
+  if (anchor_index <= 0) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_getiuservalue(L, config, 1);
+  lua_rawgeti(L, -1, anchor_index);
+  lua_remove(L, -2);
+}
+
+const char *opt_check_string(lua_State *L, int arg, size_t max, int optional) {
+  size_t len;
+  const char *s;
+  if (optional && lua_isnoneornil(L, arg)) return NULL;
+  if (lua_type(L, arg) != LUA_TSTRING) luaL_typeerror(L, arg, "string");
+  s = lua_tolstring(L, arg, &len);
+  if (strlen(s) != len) luaL_argerror(L, arg, "contains a NUL byte");
+  if (len > max) luaL_argerror(L, arg, lua_pushfstring(L, "longer than %d bytes", (int)max));
+  return s;
+}
+
+lua_Integer opt_check_integer(lua_State *L, int arg, lua_Integer min, lua_Integer max) {
+  lua_Integer v = luaL_checkinteger(L, arg);
+  if (v < min || v > max)
+    luaL_argerror(L, arg, lua_pushfstring(L, "out of range %I..%I", min, max));
+  return v;
+}
+
+double opt_check_seconds(lua_State *L, int arg, double def) {
+  double v;
+  if (lua_isnoneornil(L, arg)) return def;
+  v = (double)luaL_checknumber(L, arg);
+  luaL_argcheck(L, !isnan(v), arg, "timeout is not a number");
+  luaL_argcheck(L, v >= 0, arg, "timeout must be >= 0");
+  return v >= RAS_MAX_SECONDS ? RAS_FOREVER : v;
+}
