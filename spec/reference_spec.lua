@@ -86,13 +86,15 @@ local function sorted_keys(t)
   return keys
 end
 
--- Quoted names in the C array `name[] = { "a", "b", NULL }` of a source.
-local function c_string_array(source, name)
+-- The field names of the schema array `name[] = { … }` (src/schema.h): the
+-- `.name = "x"` entries and the first argument of helper macros.
+local function schema_fields(source, name)
   local body = source:match(name .. "%[%]%s*=%s*(%b{})")
-  assert(body, "no array " .. name .. " in the source")
+  assert(body, "no schema " .. name .. " in the source")
   local names = {}
-  for s in body:gmatch('"([^"]+)"') do names[#names + 1] = s end
-  assert(#names > 0)
+  for s in body:gmatch('%.name = "([%w_]+)"') do names[#names + 1] = s end
+  for s in body:gmatch('%u[%u_]*%(([%a_][%w_]*),') do names[#names + 1] = s end
+  assert(#names > 0, "schema " .. name .. " names no field")
   return names
 end
 
@@ -149,7 +151,7 @@ describe("doc/api.md", function()
     local _, methods = debug.getupvalue(mt.__index, 1)
     assert.is_table(methods)
     assert_documented("Connection methods and fields", sorted_keys(methods), qualified("conn:"))
-    local fields = quoted_matches(c_function(ras_c, "conn_index"), 'strcmp%(key, "([%w_]+)"%)')
+    local fields = quoted_matches(c_function(ras_c, "conn_index"), 'memcmp%(key, "([%w_]+)"')
     assert_documented("Connection methods and fields", fields, qualified("conn."))
     local metamethods = {}
     for k in pairs(mt) do if k ~= "__index" and k ~= "__name" then metamethods[#metamethods + 1] = k end end
@@ -169,7 +171,7 @@ describe("doc/api.md", function()
       end
       conn:hangup()
     end
-    for _, k in ipairs(quoted_matches(c_function(ras_c, "push_event"), 'lua_setfield%(L, %-2, "([%w_]+)"%)')) do
+    for _, k in ipairs(quoted_matches(ras_c:match("event_code%[%] =(.-);\n"), 'ev%.([%w_]+) = ')) do
       if not seen[k] then seen[k], names[#names + 1] = true, k end
     end
     assert.is_true(seen.extended_error and seen.error and seen.elapsed)
@@ -187,12 +189,12 @@ describe("doc/api.md", function()
     assert_documented("Status", names, function(name) return { "st." .. name, name } end)
   end)
 
-  it("documents every dial parameter (src/ras.c dial_keys)", function()
-    assert_documented("Dial parameters", c_string_array(ras_c, "dial_keys"), plain)
+  it("documents every dial parameter (src/ras.c dial_fields)", function()
+    assert_documented("Dial parameters", schema_fields(ras_c, "dial_fields"), plain)
   end)
 
-  it("documents every resume parameter (src/ras.c resume_keys)", function()
-    assert_documented("Resume parameters", c_string_array(ras_c, "resume_keys"), plain)
+  it("documents every resume parameter (src/ras.c resume_fields)", function()
+    assert_documented("Resume parameters", schema_fields(ras_c, "resume_fields"), plain)
   end)
 
   it("documents every state name of ras.states with its number", function()
@@ -208,27 +210,25 @@ describe("doc/api.md", function()
   end)
 
   it("documents every simulator option and scenario field (src/backend_sim.c)", function()
-    local options = quoted_matches(sim_c, 'option%(L, options, "([%w_]+)"%)')
-    assert_documented("The simulator backend (sim)", options, plain)
-    local fields = quoted_matches(c_function(sim_c, "parse_scenario"), 'strcmp%(k, "([%w_]+)"%)')
-    for _, k in ipairs(quoted_matches(c_function(sim_c, "parse_fail"), 'lua_getfield%(L, idx, "([%w_]+)"%)')) do
-      fields[#fields + 1] = "fail." .. k
-    end
+    assert_documented("The simulator backend (sim)", schema_fields(sim_c, "sim_fields"), plain)
+    local fields = schema_fields(sim_c, "scenario_fields")
+    for _, k in ipairs(schema_fields(sim_c, "fail_fields")) do fields[#fields + 1] = "fail." .. k end
     assert_documented("The simulator backend (sim)", fields, plain)
   end)
 
   it("documents every pppd option (src/backend_pppd.c)", function()
-    assert_documented("The pppd backend", c_string_array(pppd_c, "known"), plain)
+    assert_documented("The pppd backend", schema_fields(pppd_c, "pppd_fields"), plain)
   end)
 
   it("documents every error code the module and its backends produce", function()
     local values = {}
-    for name, n in read("src/states.h"):gmatch("(RAS_ERROR_[%u_]+) = (%d+)") do values[name] = n end
+    for name, n in read("src/errors.h"):gmatch("(RAS_ERROR_[%u_]+) = (%d+)") do values[name] = n end
     local codes, seen = {}, {}
     local function add(code)
       if not seen[code] then seen[code], codes[#codes + 1] = true, code end
     end
-    for _, source in ipairs { ras_c, sim_c, pppd_c } do
+    for _, source in ipairs { ras_c, sim_c, pppd_c, read("src/options.c"), read("src/queue.c"),
+                              read("src/errors.c") } do
       for name in source:gmatch("RAS_ERROR_[%u_]+") do add(assert(values[name], name)) end
     end
     for code in c_function(pppd_c, "reason_error"):gmatch("return (%d%d%d);") do add(code) end

@@ -30,8 +30,14 @@ typedef struct chunk {
   ras_event ev[];
 } chunk;
 
+/* Spent big chunks kept for reuse, so that a burst does not pay malloc and
+ * a cross-thread free (producer allocates, Lua thread frees) per chunk. */
+#define SPARE_CHUNKS 4
+
 struct ras_hub {
   os_mutex *lock;
+  chunk *spare[SPARE_CHUNKS];
+  int nspare;
   os_cond *cond;              /* the Lua thread waits here */
   os_wakeup *wake;            /* made on the first pollfd; NULL before */
   ras_feed *ready_head, *ready_tail;
@@ -91,6 +97,7 @@ void ras_hub_unref(ras_hub *hub) {
   refs = --hub->refs;
   os_mutex_unlock(hub->lock);
   if (refs > 0) return;
+  while (hub->nspare > 0) free(hub->spare[--hub->nspare]);
   os_wakeup_free(hub->wake);
   os_cond_free(hub->cond);
   os_mutex_free(hub->lock);
@@ -206,8 +213,11 @@ static void count_out(ras_feed *feed, size_t n) {
 /* ---------------------------------------------------------------------- */
 /* feed storage                                                           */
 
-static void free_chunk(chunk *c) {
-  if (c && !c->reserved) free(c);
+/* hub lock held */
+static void free_chunk(ras_hub *hub, chunk *c) {
+  if (!c || c->reserved) return;
+  if (c->size == BIG_CHUNK && hub->nspare < SPARE_CHUNKS) hub->spare[hub->nspare++] = c;
+  else free(c);
 }
 
 /* Frees the head chunk once everything in it is consumed and nothing of it
@@ -218,13 +228,13 @@ static void trim_head(ras_feed *feed) {
     if (feed->count == 0) {
       feed->head = feed->tail = NULL;
       feed->head_i = feed->tail_i = 0;
-      free_chunk(c);
+      free_chunk(feed->hub, c);
       return;
     }
     if (feed->head_i < c->size) return;
     feed->head = c->next;
     feed->head_i = 0;
-    free_chunk(c);
+    free_chunk(feed->hub, c);
   }
 }
 
@@ -239,17 +249,24 @@ static void drop_events(ras_feed *feed, int keep_last) {
       chunk *c = feed->head;
       feed->head = c->next;
       feed->head_i = 0;
-      free_chunk(c);
+      free_chunk(feed->hub, c);
     }
   }
   if (drop > 0) count_out(feed, drop);
   trim_head(feed);
 }
 
+/* hub lock held */
 static chunk *new_chunk(const ras_feed *feed) {
   unsigned size = feed->tail ? feed->tail->size * 2 : SMALL_CHUNK;
+  ras_hub *hub = feed->hub;
   chunk *c;
   if (size > BIG_CHUNK) size = BIG_CHUNK;
+  if (size == BIG_CHUNK && hub->nspare > 0) {
+    c = hub->spare[--hub->nspare];
+    c->next = NULL;
+    return c;
+  }
   c = malloc(sizeof *c + size * sizeof c->ev[0]);
   if (c) {
     c->next = NULL;

@@ -333,33 +333,69 @@ static void map_id(connection *c, uint64_t id) {
 /* ---------------------------------------------------------------------- */
 /* delivering events                                                      */
 
-/* Builds the event's table; may raise (out of memory) before anything of
- * the event is consumed. */
-static void push_event(lua_State *L, const connection *c, const ras_event *ev) {
-  lua_createtable(L, 0, 6 + (ev->error ? 2 : 0) + (ev->extended_error != 0));
-  push_state_name(L, ev->state);
-  lua_setfield(L, -2, "state");
-  lua_pushinteger(L, ev->state);
-  lua_setfield(L, -2, "state_code");
-  lua_pushstring(L, ras_group_name(ras_state_group(ev->state)));
-  lua_setfield(L, -2, "group");
-  if (ev->error) {
-    lua_pushinteger(L, ev->error);
-    lua_setfield(L, -2, "error");
-    push_error_message(L, c->ctx ? c->ctx->backend : NULL, ev->error, ev->detail);
-    lua_setfield(L, -2, "message");
+/*
+ * What every event table needs, made once per Lua state and kept in the
+ * registry: two small Lua functions, the group names, then every state
+ * name (in ras_state_index order). Pushing names from there skips the
+ * interning lookup (a strcmp) that lua_pushstring pays per call.
+ */
+enum { S_FILL = 1, S_RUN, S_GROUPS, S_NAMES = S_GROUPS + 3 };
+static const char strings_key = 0;   /* its address keys the registry */
+
+/*
+ * S_FILL fills an event table (made by C, presized, so that nothing here
+ * allocates) and calls a function handler with it: the VM's SETFIELD
+ * beats any sequence of C API calls. S_RUN delivers a whole batch to a
+ * function handler in one call from C: `take` (C) hands out the next
+ * event's table and values, and hears the handler's result, until the
+ * batch is spent; a call from Lua to C costs less than one from C to Lua.
+ */
+static const char event_code[] =
+  "local function fill(ev, s, c, g, sub, t, el, e, m, x)\n"
+  "  ev.state = s ev.state_code = c ev.group = g\n"
+  "  ev.subentry = sub ev.time = t ev.elapsed = el\n"
+  "  if e then ev.error = e ev.message = m end\n"
+  "  if x then ev.extended_error = x end\n"
+  "  return ev\n"
+  "end\n"
+  "local function run(take, h, conn)\n"
+  "  local r\n"
+  "  while true do\n"
+  "    local ev, s, c, g, sub, t, el, e, m, x = take(r)\n"
+  "    if not ev then return end\n"
+  "    ev.state = s ev.state_code = c ev.group = g\n"
+  "    ev.subentry = sub ev.time = t ev.elapsed = el\n"
+  "    if e then ev.error = e ev.message = m end\n"
+  "    if x then ev.extended_error = x end\n"
+  "    r = h(conn, ev)\n"
+  "  end\n"
+  "end\n"
+  "return fill, run\n";
+
+static void create_strings(lua_State *L) {
+  lua_createtable(L, S_NAMES + ras_state_count(), 0);
+  if (luaL_loadbuffer(L, event_code, sizeof event_code - 1, "=ras event") != LUA_OK)
+    lua_error(L);
+  lua_call(L, 0, 2);
+  lua_rawseti(L, -3, S_RUN);
+  lua_rawseti(L, -2, S_FILL);
+  for (int g = 0; g < 3; g++) {
+    lua_pushstring(L, ras_group_name((enum ras_group)g));
+    lua_rawseti(L, -2, S_GROUPS + g);
   }
-  if (ev->extended_error) {
-    lua_pushinteger(L, ev->extended_error);
-    lua_setfield(L, -2, "extended_error");
+  for (int i = 0; i < ras_state_count(); i++) {
+    const char *name;
+    ras_state_at(i, &name);
+    lua_pushstring(L, name);
+    lua_rawseti(L, -2, S_NAMES + i);
   }
-  lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
-  lua_setfield(L, -2, "subentry");
-  lua_pushnumber(L, ev->time);
-  lua_setfield(L, -2, "time");
-  lua_pushnumber(L, ev->time - c->started);
-  lua_setfield(L, -2, "elapsed");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &strings_key);
 }
+
+static void push_strings(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &strings_key);
+}
+
 
 static int resume_with(lua_State *L, connection *c, int params);
 
@@ -378,16 +414,6 @@ static void resume_from_handler(lua_State *L, connection *c, int state, int resu
 static int traceback(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) luaL_traceback(L, L, lua_tostring(L, 1), 1);
   return 1;
-}
-
-/* The handler (a function) is at the top. */
-static void call_function(lua_State *L, int conn, connection *c, int ev, int state) {
-  int base = lua_gettop(L);
-  lua_pushvalue(L, conn);
-  lua_pushvalue(L, ev);
-  lua_call(L, 2, 1);
-  resume_from_handler(L, c, state, base);
-  lua_settop(L, base - 1);
 }
 
 /* A coroutine can take an event only when suspended: not running, not
@@ -436,14 +462,6 @@ static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int 
   lua_pop(L, 1);  /* the coroutine */
 }
 
-/* Hands the event table at `ev` to the connection's handler, if any. */
-static void run_handler(lua_State *L, int conn, connection *c, int ev, int state) {
-  int type = lua_getiuservalue(L, conn, USERVAL_HANDLER);
-  if (type == LUA_TFUNCTION) call_function(L, conn, c, ev, state);
-  else if (type == LUA_TTHREAD) resume_coroutine(L, conn, c, ev, state);
-  else lua_pop(L, 1);
-}
-
 /* Book-keeping for an event that has reached Lua. */
 static void note_event(connection *c, int state) {
   c->last_state = state;
@@ -453,41 +471,85 @@ static void note_event(connection *c, int state) {
 }
 
 /*
- * Delivers the next event of the context's batch: its table, then its
- * handler. Leaves the table at the top when `keep`. Returns 0 once the
- * batch is spent. conn is the object's index, or 0 to look it up in the
- * registry at `registry`. An event counts as delivered once its table
- * exists; a handler may raise after that.
+ * Takes the next event of the context's batch (c's): pushes a new table
+ * for it and its field values (state, state_code, group, subentry, time,
+ * elapsed, then error, message, extended_error when it has one of them)
+ * and returns how many values were pushed. Whatever can fail for want of
+ * memory (the table, the message) happens before the event leaves the
+ * batch, so such an error loses nothing: the batch goes back. The caller
+ * makes sure of stack room (12 slots).
  */
-static int deliver_one(lua_State *L, context *ctx, int registry, int conn, int keep) {
+static int take_event(lua_State *L, context *ctx, connection *c, int strings) {
   ras_batch *b = &ctx->batch;
-  luaL_checkstack(L, 8, "delivering an event");
-  while (b->feed && b->next < b->n) {
-    connection *c = ras_feed_owner(b->feed);
-    ras_event *ev = &b->ev[b->next];
-    int top = lua_gettop(L), state = ev->state;
-    if (c && !conn) push_object(L, registry, c);
-    else if (c) lua_pushvalue(L, conn);
-    if (!c || lua_isnil(L, -1)) {  /* collected: nobody can see it */
-      lua_settop(L, top);
-      ras_event_free(ev);
-      b->next++;
-      continue;
-    }
-    push_event(L, c, ev);
-    b->next++;
-    ras_event_free(ev);
-    note_event(c, state);
-    run_handler(L, top + 1, c, top + 2, state);
-    if (keep) {
-      lua_replace(L, top + 1);
-      lua_settop(L, top + 1);
+  ras_event *ev = &b->ev[b->next];
+  int state = ev->state, index = ras_state_index(state);
+  int n = ev->error || ev->extended_error ? 10 : 7;
+  lua_createtable(L, 0, n - 1);
+  if (index >= 0) lua_rawgeti(L, strings, S_NAMES + index);
+  else lua_pushfstring(L, "State%d", state);
+  lua_pushinteger(L, state);
+  lua_rawgeti(L, strings, S_GROUPS + (int)ras_state_group(state));
+  lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
+  lua_pushnumber(L, ev->time);
+  lua_pushnumber(L, ev->time - c->started);
+  if (n == 10) {
+    if (ev->error) {
+      lua_pushinteger(L, ev->error);
+      push_error_message(L, c->ctx->backend, ev->error, ev->detail);
     } else {
-      lua_settop(L, top);
+      lua_pushnil(L);
+      lua_pushnil(L);
     }
-    return 1;
+    if (ev->extended_error) lua_pushinteger(L, ev->extended_error);
+    else lua_pushnil(L);
   }
-  return 0;
+  b->next++;                       /* taken: nothing from here allocates */
+  ras_event_free(ev);
+  note_event(c, state);
+  return n;
+}
+
+/*
+ * Delivers the next event of the context's batch to connection c, whose
+ * object is at `conn` and handler at `handler`: the event's table, then the
+ * handler. Leaves the table at the top. An event counts as delivered once
+ * its table exists; a handler may raise after that. The caller makes sure
+ * of stack room (16 slots).
+ */
+static void deliver_event(lua_State *L, context *ctx, connection *c, int conn, int handler,
+                          int strings) {
+  int top = lua_gettop(L), state = ctx->batch.ev[ctx->batch.next].state, n;
+  lua_rawgeti(L, strings, S_FILL);
+  n = take_event(L, ctx, c, strings);
+  lua_call(L, n, 1);                                       /* the table, at top + 1 */
+  if (lua_isfunction(L, handler)) {
+    lua_pushvalue(L, handler);
+    lua_pushvalue(L, conn);
+    lua_pushvalue(L, top + 1);
+    lua_call(L, 2, 1);
+    resume_from_handler(L, c, state, top + 2);
+  } else if (lua_isthread(L, handler)) {
+    lua_pushvalue(L, handler);
+    resume_coroutine(L, conn, c, top + 1, state);
+  }
+  lua_settop(L, top + 1);
+}
+
+/* Drops what is left of the batch: its connection is being collected. */
+static void drop_batch(context *ctx) {
+  ras_batch *b = &ctx->batch;
+  while (b->next < b->n) ras_event_free(&b->ev[b->next++]);
+}
+
+/* For conn:next(): delivers the batch's one event (c's, object at conn)
+ * and leaves its table at the top; 0 if it could not be delivered. */
+static int deliver_one(lua_State *L, context *ctx, connection *c, int conn, int strings) {
+  ras_batch *b = &ctx->batch;
+  if (!b->feed || b->next >= b->n || ras_feed_owner(b->feed) != c) return 0;
+  lua_getiuservalue(L, conn, USERVAL_HANDLER);
+  deliver_event(L, ctx, c, conn, lua_gettop(L), strings);
+  lua_remove(L, -2);
+  return 1;
 }
 
 /* The dial timeout: hang up and end in Disconnected with 638. */
@@ -538,11 +600,12 @@ static void run_protected(lua_State *L, context *ctx, lua_CFunction fn, int narg
   if (status != LUA_OK) lua_error(L);
 }
 
-/* next_protected(state, conn): delivers one taken event of conn and
- * returns its table. */
+/* next_protected(state, conn, strings): delivers one taken event of conn
+ * and returns its table. */
 static int next_protected(lua_State *L) {
   context *ctx = lua_touserdata(L, 1);
-  deliver_one(L, ctx, 0, 2, 1);
+  luaL_checkstack(L, 20, "delivering an event");
+  deliver_one(L, ctx, check_conn(L, 2), 2, 3);
   return 1;
 }
 
@@ -560,7 +623,8 @@ static int next_event(lua_State *L, int conn, connection *c, double seconds) {
     if (ras_feed_take(c->feed, &ctx->batch, 1)) {
       lua_pushlightuserdata(L, ctx);
       lua_pushvalue(L, conn);
-      run_protected(L, ctx, next_protected, 2, 1);
+      push_strings(L);
+      run_protected(L, ctx, next_protected, 3, 1);
       return 1;
     }
     if (finished(c) || (until >= 0 && now >= until)) return 0;
@@ -928,24 +992,96 @@ static int ctx_entries(lua_State *L) {
   return 1;
 }
 
+/* What ras.poll's take() (below) works on: one dispatch's progress. */
+typedef struct run_state {
+  context *ctx;
+  connection *c;            /* whose batch S_RUN delivers */
+  size_t n, limit;          /* delivered, most to deliver */
+  int last_state;           /* of the event delivered last; -1: none */
+} run_state;
+
+/* take(r): r is what the handler answered to the last event (a table
+ * resumes a paused dial); returns the next event's table and values, or
+ * nothing once the batch is spent or handed back. */
+static int take_next(lua_State *L) {
+  run_state *rs = lua_touserdata(L, lua_upvalueindex(1));
+  context *ctx = rs->ctx;
+  ras_batch *b = &ctx->batch;
+  if (rs->last_state >= 0) resume_from_handler(L, rs->c, rs->last_state, 1);
+  rs->last_state = -1;
+  if (rs->n >= rs->limit || !ctx->instance || !b->feed || b->next >= b->n ||
+      ras_feed_owner(b->feed) != rs->c)
+    return 0;
+  rs->last_state = b->ev[b->next].state;
+  rs->n++;
+  return take_event(L, ctx, rs->c, lua_upvalueindex(2));
+}
+
+/* Events of a connection without a handler: consumed, no table made. */
+static void consume_events(context *ctx, connection *c, run_state *rs) {
+  ras_batch *b = &ctx->batch;
+  while (rs->n < rs->limit && b->next < b->n) {
+    ras_event *ev = &b->ev[b->next++];
+    int state = ev->state;
+    ras_event_free(ev);
+    note_event(c, state);
+    rs->n++;
+  }
+}
+
 /*
- * dispatch(state, limit, registry): delivers up to limit queued events of
- * the context and returns how many. Runs as one protected call (a handler
- * error unwinds straight out of it, after its event was delivered), and
- * takes events in batches: one lock per batch, not per event.
+ * dispatch(state, limit, registry, strings): delivers up to limit queued
+ * events of the context and returns how many. Runs as one protected call
+ * (a handler error unwinds straight out of it, after its event was
+ * delivered), and takes events in batches: one lock per batch, and for a
+ * function handler one call from C per batch.
  */
 static int dispatch(lua_State *L) {
-  context *ctx = lua_touserdata(L, 1);
-  size_t limit = (size_t)lua_tointeger(L, 2), n = 0;
-  while (n < limit && ctx->instance) {
-    if (deliver_one(L, ctx, 3, 0, 0)) {
-      n++;
+  run_state rs = { .ctx = lua_touserdata(L, 1), .limit = (size_t)lua_tointeger(L, 2),
+                   .last_state = -1 };
+  context *ctx = rs.ctx;
+  ras_batch *b = &ctx->batch;
+  luaL_checkstack(L, 24, "delivering events");
+  lua_pushlightuserdata(L, &rs);
+  lua_pushvalue(L, 4);
+  lua_pushcclosure(L, take_next, 2);              /* 5: take */
+  while (rs.n < rs.limit && ctx->instance) {
+    connection *c;
+    if (b->next == b->n) {
+      return_batch(ctx);
+      if (!ras_hub_take(ctx->hub, b)) break;
+    }
+    c = ras_feed_owner(b->feed);
+    if (c) push_object(L, 3, c);                  /* 6 */
+    if (!c || lua_isnil(L, -1)) {  /* collected: nobody can see it */
+      lua_settop(L, 5);
+      drop_batch(ctx);
       continue;
     }
-    return_batch(ctx);
-    if (!ras_hub_take(ctx->hub, &ctx->batch)) break;
+    lua_getiuservalue(L, 6, USERVAL_HANDLER);     /* 7 */
+    if (lua_isfunction(L, 7)) {
+      rs.c = c;
+      rs.last_state = -1;
+      lua_rawgeti(L, 4, S_RUN);
+      lua_pushvalue(L, 5);
+      lua_pushvalue(L, 7);
+      lua_pushvalue(L, 6);
+      lua_call(L, 3, 0);
+    } else if (lua_isnil(L, 7)) {
+      consume_events(ctx, c, &rs);
+    } else {
+      /* a coroutine: the same object and handler serve the whole batch,
+       * unless a handler hands the batch back (a nested pump, a hang-up) */
+      while (rs.n < rs.limit && b->feed && b->next < b->n && ras_feed_owner(b->feed) == c &&
+             ctx->instance) {
+        deliver_event(L, ctx, c, 6, 7, 4);
+        lua_settop(L, 7);
+        rs.n++;
+      }
+    }
+    lua_settop(L, 5);
   }
-  lua_pushinteger(L, (lua_Integer)n);
+  lua_pushinteger(L, (lua_Integer)rs.n);
   return 1;
 }
 
@@ -963,7 +1099,8 @@ static int ctx_poll(lua_State *L) {
       lua_pushlightuserdata(L, ctx);
       lua_pushinteger(L, (lua_Integer)pending);
       push_registry(L, lua_upvalueindex(1));
-      run_protected(L, ctx, dispatch, 3, 1);
+      push_strings(L);
+      run_protected(L, ctx, dispatch, 4, 1);
       return 1;
     }
     if (until >= 0 && now >= until) break;
@@ -1205,6 +1342,7 @@ static void create_metatables(lua_State *L) {
 int luaopen_ras(lua_State *L) {
   ras_error err = { .code = 0, .message = "no backend compiled in" };
   create_metatables(L);
+  create_strings(L);
   for (int i = 0; ras_backends[i]; i++) {
     lua_settop(L, 0);
     push_context(L, ras_backends[i]);        /* 1 */
