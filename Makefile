@@ -87,7 +87,7 @@ spec: all $(BUILD)/embed-host
 
 # The neutral specs and the pppd specs against real pppd, inside the sandbox
 # (User-Mode Linux when the kernel has no PPP).
-PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua \
+PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua spec/robust_spec.lua \
 	spec/pause_spec.lua spec/hangup_spec.lua spec/enum_spec.lua spec/input_spec.lua \
 	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
 	spec/rasdial_spec.lua

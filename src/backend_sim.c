@@ -31,11 +31,15 @@ struct ras_instance {
   os_cond *cond;                  /* timer changes, and calls that are gone */
   os_thread *thread;              /* started by the first call that needs it */
   int stopping;
+  int sleeping;                   /* the thread waits: wake it for news */
   char *phonebook;
   scenario *scenarios;
   size_t nscenarios;
   scenario fallback;              /* for dials by number alone */
   struct ras_call *calls;         /* doubly linked */
+  struct ras_call **heap;         /* calls with a timer, soonest first */
+  size_t nheap, heap_size, ncalls;
+  uint64_t scheduled;             /* orders timers that are due together */
   ras_idmap by_id;
   uint64_t next_id;
   ras_event batch[64];            /* one call's events, pushed under one lock */
@@ -54,6 +58,8 @@ struct ras_call {
   ras_feed *feed;                 /* NULL when nobody watches */
   enum phase phase;
   double due;                     /* next timed step; < 0: none */
+  uint64_t order;                 /* ties of due: first scheduled first */
+  size_t heap_i;                  /* its place in the timer heap + 1; 0: none */
   size_t next_state;
   const unsigned char *extra;     /* states inserted by a checkpoint */
   size_t nextra, iextra;
@@ -79,6 +85,71 @@ static const unsigned char call_back[] = {
 #define INSERT(c, seq) \
   ((c)->extra = (seq), (c)->nextra = sizeof(seq), (c)->iextra = 0)
 
+/* the timer heap (sim lock held): the thread finds what is due in
+ * O(log n), so n simultaneous dials cost O(n log n), not O(n^2) */
+
+static int sooner(const ras_call *a, const ras_call *b) {
+  return a->due < b->due || (a->due == b->due && a->order < b->order);
+}
+
+static void heap_place(sim *s, size_t i, ras_call *c) {
+  s->heap[i] = c;
+  c->heap_i = i + 1;
+}
+
+static void sift_up(sim *s, size_t i) {
+  ras_call *c = s->heap[i];
+  while (i > 0 && sooner(c, s->heap[(i - 1) / 2])) {
+    heap_place(s, i, s->heap[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  heap_place(s, i, c);
+}
+
+static void sift_down(sim *s, size_t i) {
+  ras_call *c = s->heap[i];
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= s->nheap) break;
+    if (child + 1 < s->nheap && sooner(s->heap[child + 1], s->heap[child])) child++;
+    if (!sooner(s->heap[child], c)) break;
+    heap_place(s, i, s->heap[child]);
+    i = child;
+  }
+  heap_place(s, i, c);
+}
+
+static void heap_remove(sim *s, ras_call *c) {
+  size_t i = c->heap_i - 1;
+  ras_call *last;
+  if (!c->heap_i) return;
+  c->heap_i = 0;
+  last = s->heap[--s->nheap];
+  if (last == c) return;
+  heap_place(s, i, last);
+  sift_up(s, i);
+  sift_down(s, last->heap_i - 1);
+}
+
+/* Room for every call is reserved by add_call, so this cannot fail. */
+static void set_due(ras_call *c, double due) {
+  sim *s = c->sim;
+  c->due = due;
+  if (due < 0) {
+    heap_remove(s, c);
+    return;
+  }
+  c->order = ++s->scheduled;
+  if (!c->heap_i) {
+    s->heap[s->nheap] = c;
+    c->heap_i = ++s->nheap;
+    sift_up(s, s->nheap - 1);
+  } else {
+    sift_up(s, c->heap_i - 1);
+    sift_down(s, c->heap_i - 1);
+  }
+}
+
 /* playing a scenario (sim lock held) */
 
 /* Only the simulator thread emits; its loop flushes the batch. */
@@ -99,7 +170,7 @@ static void flush(sim *s, ras_call *c) {
 static int fail(ras_call *c, int error) {
   emit(c, RAS_Disconnected, error);
   c->phase = ENDED;
-  c->due = -1;
+  set_due(c, -1);
   return 0;
 }
 
@@ -108,7 +179,7 @@ static int pause_or_fail(ras_call *c, int paused_state, int error) {
   if (!c->paused_states) return fail(c, error);
   emit(c, paused_state, 0);
   c->phase = PAUSED;
-  c->due = -1;
+  set_due(c, -1);
   return 0;
 }
 
@@ -149,7 +220,7 @@ static void finish_dial(ras_call *c, double now) {
   emit(c, RAS_Connected, 0);
   os_wipe(c->password, sizeof c->password);  /* no resume after Connected */
   c->phase = CONNECTED;
-  c->due = sc->drop_after >= 0 ? now + sc->drop_after : -1;
+  set_due(c, sc->drop_after >= 0 ? now + sc->drop_after : -1);
 }
 
 static void run_step(ras_call *c, double now) {
@@ -162,7 +233,7 @@ static void run_step(ras_call *c, double now) {
     return;
   }
   emit(c, state, 0);
-  c->due = sc->step < 0 ? -1 : now + sc->step;
+  set_due(c, sc->step < 0 ? -1 : now + sc->step);
   if (state == sc->fail_at) fail(c, sc->fail_error);
   else if (state == RAS_Authenticate) check_credentials(c);
   else if (state == RAS_Authenticated && sc->callback && !c->called_back)
@@ -176,17 +247,25 @@ static void advance(sim *s, ras_call *c, double now) {
   case CONNECTED: fail(c, RAS_ERROR_REMOTE_DISCONNECTION); break;
   case TEARDOWN:
     c->phase = GONE;
-    c->due = -1;
+    set_due(c, -1);
     os_cond_broadcast(s->cond);
     break;
-  default: c->due = -1; break;
+  default: set_due(c, -1); break;
   }
 }
 
 /* The call list (sim lock held): doubly linked and indexed by id, so that
  * attach and release cost O(1) however many calls there are. */
 static int add_call(sim *s, ras_call *c) {
+  if (s->ncalls == s->heap_size) {
+    size_t size = s->heap_size ? 2 * s->heap_size : 16;
+    ras_call **heap = realloc(s->heap, size * sizeof *heap);
+    if (!heap) return -1;
+    s->heap = heap;
+    s->heap_size = size;
+  }
   if (ras_idmap_put(&s->by_id, c->id, c) != 0) return -1;
+  s->ncalls++;
   c->prev = NULL;
   c->next = s->calls;
   if (s->calls) s->calls->prev = c;
@@ -195,6 +274,8 @@ static int add_call(sim *s, ras_call *c) {
 }
 
 static void unlink_call(sim *s, ras_call *c) {
+  heap_remove(s, c);
+  s->ncalls--;
   if (c->prev) c->prev->next = c->next;
   else s->calls = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -206,15 +287,16 @@ static void free_call(ras_call *c) {
   free(c);
 }
 
-/* Plays every due step; a step-0 burst yields the lock every batch so that
- * the Lua thread's status and hangup calls are not starved. */
+/* Plays every due step, soonest first; a step-0 burst yields the lock every
+ * batch so that the Lua thread's status and hangup calls are not starved,
+ * and goes behind the other calls due at the same time. */
 static void sim_thread(void *arg) {
   sim *s = arg;
   os_mutex_lock(s->lock);
   while (!s->stopping) {
-    double now = os_now(), next = -1;
-    for (ras_call *c = s->calls, *following; c; c = following) {
-      following = c->next;
+    double now = os_now(), next;
+    for (int turns = 0; turns < 64 && s->nheap > 0 && s->heap[0]->due <= now; turns++) {
+      ras_call *c = s->heap[0];
       /* a step emits at most two events (a state, then its failure) */
       for (int batch = 0; batch < 31 && c->due >= 0 && c->due <= now; batch++)
         advance(s, c, now);
@@ -222,13 +304,16 @@ static void sim_thread(void *arg) {
       if (c->phase == GONE && c->released) {
         unlink_call(s, c);
         free_call(c);
-        continue;
+      } else if (c->due >= 0 && c->due <= now) {
+        set_due(c, c->due);   /* behind the others due now */
       }
-      if (c->due >= 0 && (next < 0 || c->due < next)) next = c->due;
     }
+    next = s->nheap > 0 ? s->heap[0]->due : -1;
+    s->sleeping = next < 0 || next > now;
     if (next < 0) os_cond_wait(s->cond, s->lock, -1);
     else if (next > now) os_cond_wait(s->cond, s->lock, next - now);
-    else {
+    s->sleeping = 0;
+    if (next >= 0 && next <= now) {
       os_mutex_unlock(s->lock);
       os_mutex_lock(s->lock);
     }
@@ -300,11 +385,11 @@ static int sim_dial(ras_instance *s, ras_feed *feed, const ras_dial_params *p,
   copy_text(c->password, sizeof c->password, p->password);
   copy_text(c->callback_number, sizeof c->callback_number, p->callback_number);
   c->phase = RUNNING;
-  c->due = os_now();
+  set_due(c, os_now());
   ras_feed_ref(feed);
   c->feed = feed;
   *id = c->id;
-  os_cond_broadcast(s->cond);
+  if (s->sleeping) os_cond_broadcast(s->cond);  /* news for the thread */
   os_mutex_unlock(s->lock);
   *out = c;
   return 0;
@@ -343,8 +428,8 @@ static int sim_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
     if (c->state == RAS_CallbackSetByCaller) INSERT(c, ask_callback);
     else INSERT(c, reauthenticate);
     c->phase = RUNNING;
-    c->due = c->sc->step < 0 ? -1 : os_now() + c->sc->step;
-    os_cond_broadcast(s->cond);
+    set_due(c, c->sc->step < 0 ? -1 : os_now() + c->sc->step);
+    if (s->sleeping) os_cond_broadcast(s->cond);  /* news for the thread */
   }
   os_mutex_unlock(s->lock);
   return rc;
@@ -358,12 +443,12 @@ static int sim_hangup(ras_call *c, ras_error *err) {
     c->state = RAS_Disconnected;
     if (delay != 0 && ensure_thread(s, err) == 0) {
       c->phase = TEARDOWN;
-      c->due = delay < 0 ? -1 : os_now() + delay;
+      set_due(c, delay < 0 ? -1 : os_now() + delay);
     } else {
       c->phase = GONE;
-      c->due = -1;
+      set_due(c, -1);
     }
-    os_cond_broadcast(s->cond);
+    if (s->sleeping) os_cond_broadcast(s->cond);  /* news for the thread */
   }
   os_mutex_unlock(s->lock);
   return 0;
@@ -467,6 +552,7 @@ static void free_sim(sim *s) {
   free(s->scenarios);
   free(s->phonebook);
   ras_idmap_free(&s->by_id);
+  free(s->heap);
   os_cond_free(s->cond);
   os_mutex_free(s->lock);
   free(s);
@@ -648,7 +734,7 @@ static int add_established(sim *s, const char *name, ras_error *err) {
     return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   }
   c->phase = CONNECTED;
-  c->due = -1;
+  set_due(c, -1);
   c->state = RAS_Connected;
   c->projected = c->authenticated = c->released = 1;
   return 0;

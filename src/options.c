@@ -26,24 +26,32 @@
 
 typedef struct reader {
   lua_State *L;
-  int anchor;                   /* stack index of the anchor table */
+  int anchor;                   /* stack index of the anchor table; 0: the
+                                 * values stay on the stack (flat records) */
   lua_Integer anchored;         /* values in it */
+  int kept;                     /* the value just read stays on the stack */
   const char *noun;
   char path[PATH_MAX_TEXT + 8];
   size_t pathlen;
+  size_t item;                  /* reading item [item] of an array; 0: none */
 } reader;
 
 /* ---------------------------------------------------------------------- */
 /* naming the field at fault                                              */
 
-/* Appends a key to the path: `.name` (or `name` first), `[i]` for items. */
+/* Appends a key to the path: `.name` (or `name` first), `[i]` for items.
+ * Plain copies: it runs for every field read. */
 static size_t path_push(reader *rd, const char *name, size_t len, int item) {
   size_t old = rd->pathlen, room = PATH_MAX_TEXT - rd->pathlen;
   char *p = rd->path + rd->pathlen;
-  int n;
-  if (item) n = snprintf(p, room + 1, "[%s]", name);
-  else n = snprintf(p, room + 1, "%s%.*s", old ? "." : "", (int)(len < room ? len : room), name);
-  rd->pathlen += n < 0 ? 0 : ((size_t)n > room ? room : (size_t)n);
+  const char *open = item ? "[" : old ? "." : "";
+  size_t open_len = strlen(open), close_len = item ? 1 : 0;
+  if (len + open_len + close_len > room) len = room > open_len + close_len ? room - open_len - close_len : 0;
+  memcpy(p, open, open_len);
+  memcpy(p + open_len, name, len);
+  if (item) p[open_len + len] = ']';
+  rd->pathlen += open_len + len + close_len;
+  rd->path[rd->pathlen] = '\0';
   return old;
 }
 
@@ -52,12 +60,26 @@ static void path_pop(reader *rd, size_t old) {
   rd->path[old] = '\0';
 }
 
+/* The path of the field at fault; an array item's index is added only
+ * here, so that reading a million items formats nothing. */
+static const char *fault_path(reader *rd) {
+  if (rd->item) {
+    char num[24];
+    snprintf(num, sizeof num, "%zu", rd->item);
+    rd->item = 0;
+    path_push(rd, num, strlen(num), 1);
+  }
+  return rd->path;
+}
+
 static int fail(reader *rd, const char *why) {
-  return luaL_error(rd->L, "bad %s '%s' (%s)", rd->noun, rd->path, why);
+  const char *path = fault_path(rd);
+  return luaL_error(rd->L, "bad %s '%s' (%s)", rd->noun, path, why);
 }
 
 static int fail_type(reader *rd, const char *expected, int idx) {
-  return luaL_error(rd->L, "bad %s '%s' (%s expected, got %s)", rd->noun, rd->path,
+  const char *path = fault_path(rd);
+  return luaL_error(rd->L, "bad %s '%s' (%s expected, got %s)", rd->noun, path,
                     expected, luaL_typename(rd->L, idx));
 }
 
@@ -86,8 +108,13 @@ static void describe_key(lua_State *L, int idx, char *out, size_t size) {
 /* ---------------------------------------------------------------------- */
 /* values                                                                 */
 
-/* Keeps the value at the top alive with the result; leaves it in place. */
+/* Keeps the value at the top alive with the result; leaves it in place.
+ * Returns where it is kept: its anchor index, or (flat) its stack index. */
 static lua_Integer anchor_top(reader *rd) {
+  if (!rd->anchor) {            /* flat: it stays where it is */
+    rd->kept = 1;
+    return lua_gettop(rd->L);
+  }
   lua_pushvalue(rd->L, -1);
   lua_rawseti(rd->L, rd->anchor, ++rd->anchored);
   return rd->anchored;
@@ -175,8 +202,7 @@ static void read_array(reader *rd, int t, const ras_field *f, char *base,
   char *items = NULL;
   if (!lua_istable(L, t)) fail_type(rd, "table", t);
   for (;;) {
-    char num[24];
-    size_t old;
+    char num[40];
     if (lua_geti(L, t, (lua_Integer)n + 1) == LUA_TNIL) {
       lua_pop(L, 1);
       break;
@@ -195,10 +221,9 @@ static void read_array(reader *rd, int t, const ras_field *f, char *base,
       anchor_top(rd);
       lua_pop(L, 1);
     }
-    snprintf(num, sizeof num, "%zu", n + 1);
-    old = path_push(rd, num, strlen(num), 1);
+    rd->item = n + 1;
     read_item(rd, lua_gettop(L), f, items + n * item_size);
-    path_pop(rd, old);
+    rd->item = 0;
     lua_pop(L, 1);
     n++;
   }
@@ -336,7 +361,8 @@ static void read_record(reader *rd, int t, const ras_record *r, char *base) {
     } else {
       read_field(rd, f, base);
     }
-    lua_settop(L, lua_gettop(L) - 1);
+    if (!rd->kept) lua_settop(L, lua_gettop(L) - 1);
+    rd->kept = 0;
     path_pop(rd, old);
   }
   if (r && r->check && (why = r->check(base, &field)) != NULL) {
@@ -364,15 +390,12 @@ void *opt_read(lua_State *L, int t, const ras_record *r, const char *noun) {
   return result;
 }
 
-void opt_push_handler(lua_State *L, int config, int anchor_index) {
-  if (anchor_index <= 0) {
-    lua_pushnil(L);
-    return;
-  }
-  lua_getiuservalue(L, config, 1);
-  lua_rawgeti(L, -1, anchor_index);
-  lua_remove(L, -2);
+void opt_read_flat(lua_State *L, int t, const ras_record *r, const char *noun, void *out) {
+  reader rd = { .L = L, .noun = noun };
+  memset(out, 0, r->size);
+  read_record(&rd, lua_absindex(L, t), r, out);
 }
+
 
 const char *opt_check_string(lua_State *L, int arg, size_t max, int optional) {
   size_t len;

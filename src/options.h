@@ -22,9 +22,13 @@
  */
 void *opt_read(lua_State *L, int t, const ras_record *r, const char *noun);
 
-/* RAS_HANDLER fields hold an anchor index: pushes that value (or nil). The
- * result of opt_read must be at index `config`. */
-void opt_push_handler(lua_State *L, int config, int anchor_index);
+/*
+ * The same for a flat record (strings, booleans, numbers, handlers: no
+ * arrays, no nested records) into the caller's struct, with no Lua object
+ * made: the values it points to are left on the stack, above t, until the
+ * caller pops them. A RAS_HANDLER field holds the value's stack index.
+ */
+void opt_read_flat(lua_State *L, int t, const ras_record *r, const char *noun, void *out);
 
 /* Checks argument arg (string, no NUL, at most max bytes, or nil when
  * optional) like the readers do; returns it or NULL. */

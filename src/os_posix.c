@@ -26,8 +26,12 @@ double os_now(void) {
 }
 
 void os_wipe(void *p, size_t n) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+  explicit_bzero(p, n);           /* a memset the compiler may not drop */
+#else
   volatile unsigned char *b = p;
   while (n--) *b++ = 0;
+#endif
 }
 
 /* Longest single wait: anything beyond it (math.huge, 1e300) is "forever".

@@ -729,15 +729,16 @@ static int conn_status(lua_State *L) {
 
 /* conn:resume(t) with the table at index params; 1 result or 3 on failure. */
 static int resume_with(lua_State *L, connection *c, int params) {
-  ras_resume_params *p;
+  ras_resume_params p;
   ras_error err;
-  int rc;
+  int rc, top = lua_gettop(L);
   luaL_checktype(L, params, LUA_TTABLE);
-  p = opt_read(L, params, &resume_record, "parameter");
+  opt_read_flat(L, params, &resume_record, "parameter", &p);
   if (!c->ctx) return push_closed(L);
   if (!is_open(c) || c->gone) return push_gone(L);
-  rc = c->ctx->backend->resume(c->call, p, &err);
-  lua_pop(L, 1);
+  rc = c->ctx->backend->resume(c->call, &p, &err);
+  os_wipe(&p, sizeof p);
+  lua_settop(L, top);
   if (rc != 0) return push_error_or_raise(L, &err);
   lua_pushboolean(L, 1);
   return 1;
@@ -892,32 +893,36 @@ static const luaL_Reg conn_metamethods[] = {
 
 static int ctx_dial(lua_State *L) {
   context *ctx = open_context(L);
-  dial_request *r;
+  dial_request r;
   ras_error err;
   connection *c;
   uint64_t id = 0;
-  int rc;
+  int rc, conn;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  r = opt_read(L, 1, &dial_record, "parameter");   /* 2 */
-  c = new_connection(L, lua_upvalueindex(1));       /* 3 */
+  opt_read_flat(L, 1, &dial_record, "parameter", &r);  /* its values above 1 */
+  c = new_connection(L, lua_upvalueindex(1));
+  conn = lua_gettop(L);
   c->dialled = 1;
   c->started = os_now();
-  rc = ctx->backend->dial(ctx->instance, c->feed, &r->p, &c->call, &id, &err);
+  rc = ctx->backend->dial(ctx->instance, c->feed, &r.p, &c->call, &id, &err);
   if (rc != 0) {
     detach(c);
     return push_error_or_raise(L, &err);
   }
   map_id(c, id);
-  if (r->timeout > 0) set_deadline(c, c->started + r->timeout);
-  opt_push_handler(L, 2, r->handler);
-  lua_setiuservalue(L, 3, USERVAL_HANDLER);
-  lua_pushstring(L, r->p.entry ? r->p.entry : r->p.number);
-  lua_setiuservalue(L, 3, USERVAL_ENTRY);
-  if (r->p.phonebook) {
-    lua_pushstring(L, r->p.phonebook);
-    lua_setiuservalue(L, 3, USERVAL_PHONEBOOK);
+  if (r.timeout > 0) set_deadline(c, c->started + r.timeout);
+  if (r.handler) {
+    lua_pushvalue(L, r.handler);
+    lua_setiuservalue(L, conn, USERVAL_HANDLER);
   }
+  lua_pushstring(L, r.p.entry ? r.p.entry : r.p.number);
+  lua_setiuservalue(L, conn, USERVAL_ENTRY);
+  if (r.p.phonebook) {
+    lua_pushstring(L, r.p.phonebook);
+    lua_setiuservalue(L, conn, USERVAL_PHONEBOOK);
+  }
+  lua_settop(L, conn);
   return 1;
 }
 
