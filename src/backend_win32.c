@@ -65,7 +65,7 @@ struct ras_instance {
 };
 
 struct ras_call {
-  ras_instance *be;
+  ras_instance *inst;
   struct ras_call *next;
   HRASCONN handle;                /* NULL until the dial's first news of it */
   ras_feed *feed;                 /* NULL once released */
@@ -163,7 +163,7 @@ static DWORD WINAPI on_dial_event(ULONG_PTR id, DWORD subentry, HRASCONN h,
                                   UINT msg, RASCONNSTATE state, DWORD error,
                                   DWORD extended) {
   ras_call *c = (ras_call *)id;
-  ras_instance *be = c->be;
+  ras_instance *inst = c->inst;
   /* The contract: a failure is one Disconnected event carrying its error.
    * dwSubEntry 0 and 1 both mean the only subentry, as ras_event's do. */
   ras_event ev = { .state = error ? RAS_Disconnected : (int)state, .error = (int)error,
@@ -171,7 +171,7 @@ static DWORD WINAPI on_dial_event(ULONG_PTR id, DWORD subentry, HRASCONN h,
                    .time = os_now() };
   int done = error != 0 || (state & RASCS_DONE) != 0;
   (void)msg;
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   if (!c->handle) c->handle = h;
   c->state = ev.state;
   c->paused = (state & RASCS_PAUSED) && !done;
@@ -181,10 +181,10 @@ static DWORD WINAPI on_dial_event(ULONG_PTR id, DWORD subentry, HRASCONN h,
   }
   if (ev.state == RAS_Connected) {
     c->watch_wanted = 1;
-    SetEvent(be->changed);
+    SetEvent(inst->changed);
   }
   if (c->feed) ras_feed_push(c->feed, &ev);
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   return done ? 0 : 1;
 }
 
@@ -205,14 +205,14 @@ static void format_endpoint(const RASTUNNELENDPOINT *ep, char *dst, size_t size)
 
 /* RasGetConnectStatusW with the newest layout the system takes; returns the
  * API's code, and *with_endpoints whether the Windows 7 fields are there. */
-static DWORD read_status(ras_instance *be, HRASCONN h, status_win7 *st, int *with_endpoints) {
-  LONG size = InterlockedCompareExchange(&be->status_size, 0, 0);
+static DWORD read_status(ras_instance *inst, HRASCONN h, status_win7 *st, int *with_endpoints) {
+  LONG size = InterlockedCompareExchange(&inst->status_size, 0, 0);
   DWORD rc;
   memset(st, 0, sizeof *st);
   st->v1.dwSize = size ? (DWORD)size : sizeof *st;
   rc = RasGetConnectStatusW(h, &st->v1);
   if (rc == ERROR_INVALID_SIZE && st->v1.dwSize != sizeof st->v1) {
-    InterlockedExchange(&be->status_size, sizeof st->v1);
+    InterlockedExchange(&inst->status_size, sizeof st->v1);
     memset(st, 0, sizeof *st);
     st->v1.dwSize = sizeof st->v1;
     rc = RasGetConnectStatusW(h, &st->v1);
@@ -223,9 +223,9 @@ static DWORD read_status(ras_instance *be, HRASCONN h, status_win7 *st, int *wit
 
 static HRASCONN handle_of(ras_call *c) {
   HRASCONN h;
-  EnterCriticalSection(&c->be->lock);
+  EnterCriticalSection(&c->inst->lock);
   h = c->handle;
-  LeaveCriticalSection(&c->be->lock);
+  LeaveCriticalSection(&c->inst->lock);
   return h;
 }
 
@@ -235,7 +235,7 @@ static int win32_status(ras_call *c, ras_status *st) {
   int with_endpoints;
   DWORD rc;
   if (!h) return RAS_ERROR_INVALID_HANDLE;
-  rc = read_status(c->be, h, &s, &with_endpoints);
+  rc = read_status(c->inst, h, &s, &with_endpoints);
   if (rc != 0) return (int)rc;
   st->state = (int)s.v1.rasconnstate;
   st->substate = with_endpoints ? (int)s.substate : RAS_SUB_None;
@@ -265,8 +265,8 @@ static int quiet(const ras_call *c) {
 }
 
 /* Frees the calls the Lua side is done with. (lock held) */
-static void sweep(ras_instance *be) {
-  for (ras_call **pp = &be->calls; *pp;) {
+static void sweep(ras_instance *inst) {
+  for (ras_call **pp = &inst->calls; *pp;) {
     ras_call *c = *pp;
     if (c->released && quiet(c)) {
       *pp = c->next;
@@ -279,16 +279,16 @@ static void sweep(ras_instance *be) {
 
 /* Registers the calls that reached Connected (or were attached) for
  * RASCN_Disconnection, outside the lock: only this thread frees calls. */
-static void start_watching(ras_instance *be) {
+static void start_watching(ras_instance *inst) {
   for (;;) {
     ras_call *c = NULL;
     HRASCONN h;
-    EnterCriticalSection(&be->lock);
-    for (ras_call *p = be->calls; p && !c; p = p->next)
+    EnterCriticalSection(&inst->lock);
+    for (ras_call *p = inst->calls; p && !c; p = p->next)
       if (p->watch_wanted && !p->watching && !p->released) c = p;
     if (c) c->watching = 1;
     h = c ? c->handle : NULL;
-    LeaveCriticalSection(&be->lock);
+    LeaveCriticalSection(&inst->lock);
     if (!c) return;
     /* If that fails the handle is gone already; either way one status
      * check now also catches a drop from before the registration. */
@@ -298,81 +298,81 @@ static void start_watching(ras_instance *be) {
 }
 
 /* c's line may have dropped: if the status says so, report it once. */
-static void check_drop(ras_instance *be, ras_call *c) {
+static void check_drop(ras_instance *inst, ras_call *c) {
   status_win7 st;
   int with_endpoints, error = -1;
   HRASCONN h = handle_of(c);
-  DWORD rc = read_status(be, h, &st, &with_endpoints);
+  DWORD rc = read_status(inst, h, &st, &with_endpoints);
   if (rc == ERROR_INVALID_HANDLE) error = 0;     /* gone, no reason left to read */
   else if (rc == 0 && st.v1.rasconnstate == RASCS_Disconnected) error = (int)st.v1.dwError;
   if (error < 0) return;
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   if (!c->hung_up && !c->drop_seen && c->feed) {
     ras_event ev = { .state = RAS_Disconnected, .error = error, .time = os_now() };
     ras_feed_push(c->feed, &ev);
   }
   c->drop_seen = 1;
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
 }
 
 /* Fills waits[2..] with the events of watched calls; returns the count, and
  * *more when some did not fit (those are then polled every slice). */
-static DWORD collect_waits(ras_instance *be, HANDLE *waits, int *more) {
+static DWORD collect_waits(ras_instance *inst, HANDLE *waits, int *more) {
   DWORD n = 2;
   *more = 0;
-  waits[0] = be->stop;
-  waits[1] = be->changed;
-  EnterCriticalSection(&be->lock);
-  sweep(be);
-  for (ras_call *c = be->calls; c; c = c->next) {
+  waits[0] = inst->stop;
+  waits[1] = inst->changed;
+  EnterCriticalSection(&inst->lock);
+  sweep(inst);
+  for (ras_call *c = inst->calls; c; c = c->next) {
     if (!c->watching || c->drop_seen || c->hung_up || c->released) continue;
     if (n < MAXIMUM_WAIT_OBJECTS) waits[n++] = c->dropped;
     else *more = 1;
   }
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   return n;
 }
 
-static void check_signalled(ras_instance *be) {
+static void check_signalled(ras_instance *inst) {
   for (;;) {
     ras_call *c = NULL;
-    EnterCriticalSection(&be->lock);
-    for (ras_call *p = be->calls; p && !c; p = p->next)
+    EnterCriticalSection(&inst->lock);
+    for (ras_call *p = inst->calls; p && !c; p = p->next)
       if (p->watching && !p->drop_seen && !p->hung_up && !p->released &&
           WaitForSingleObject(p->dropped, 0) == WAIT_OBJECT_0)
         c = p;
     if (c) ResetEvent(c->dropped);
-    LeaveCriticalSection(&be->lock);
+    LeaveCriticalSection(&inst->lock);
     if (!c) return;
-    check_drop(be, c);
+    check_drop(inst, c);
   }
 }
 
 static void watcher_main(void *arg) {
-  ras_instance *be = arg;
+  ras_instance *inst = arg;
   HANDLE waits[MAXIMUM_WAIT_OBJECTS];
   for (;;) {
     int more;
     DWORD n, r;
-    start_watching(be);
-    n = collect_waits(be, waits, &more);
+    start_watching(inst);
+    n = collect_waits(inst, waits, &more);
     r = WaitForMultipleObjects(n, waits, FALSE,
                                more ? (DWORD)(TEARDOWN_SLICE * 1000) : INFINITE);
     if (r == WAIT_OBJECT_0 || r == WAIT_FAILED) return;
-    check_signalled(be);
+    check_signalled(inst);
   }
 }
 
 /* ---------------------------------------------------------------------- */
 /* calls                                                                  */
 
-static ras_call *new_call(ras_instance *be, ras_error *err) {
+static ras_call *new_call(ras_instance *inst, ras_error *err) {
   ras_call *c = calloc(1, sizeof *c);
   if (!c) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
     return NULL;
   }
-  c->be = be;
+  c->inst = inst;
   c->dropped = CreateEventW(NULL, TRUE, FALSE, NULL);
   c->teardown = CreateEventW(NULL, FALSE, FALSE, NULL);
   if (!c->dropped || !c->teardown) {
@@ -383,39 +383,39 @@ static ras_call *new_call(ras_instance *be, ras_error *err) {
   return c;
 }
 
-static void add_call(ras_instance *be, ras_call *c, ras_feed *feed) {
+static void add_call(ras_instance *inst, ras_call *c, ras_feed *feed) {
   ras_feed_ref(feed);
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   c->feed = feed;
-  c->next = be->calls;
-  be->calls = c;
-  SetEvent(be->changed);
-  LeaveCriticalSection(&be->lock);
+  c->next = inst->calls;
+  inst->calls = c;
+  SetEvent(inst->changed);
+  LeaveCriticalSection(&inst->lock);
 }
 
 /* Takes c out of the list before the watcher ever saw it. */
-static void remove_call(ras_instance *be, ras_call *c) {
+static void remove_call(ras_instance *inst, ras_call *c) {
   ras_feed *feed;
-  EnterCriticalSection(&be->lock);
-  for (ras_call **pp = &be->calls; *pp; pp = &(*pp)->next)
+  EnterCriticalSection(&inst->lock);
+  for (ras_call **pp = &inst->calls; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
       break;
     }
   feed = c->feed;
   c->feed = NULL;
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   if (feed) ras_feed_unref(feed);
   free_call(c);
 }
 
 /* RasDialW failed but left a handle: RAS wants it hung up and waited out. */
-static void abandon_handle(ras_instance *be, HRASCONN h) {
+static void abandon_handle(ras_instance *inst, HRASCONN h) {
   double until = os_now() + FAILED_DIAL_WAIT;
   status_win7 st;
   int with_endpoints;
   RasHangUpW(h);
-  while (read_status(be, h, &st, &with_endpoints) != ERROR_INVALID_HANDLE &&
+  while (read_status(inst, h, &st, &with_endpoints) != ERROR_INVALID_HANDLE &&
          os_now() < until)
     Sleep((DWORD)(TEARDOWN_SLICE * 1000));
 }
@@ -426,13 +426,13 @@ static void set_extensions(const ras_call *c, RASDIALEXTENSIONS *ext) {
   ext->dwfOptions = c->dial_options;
 }
 
-static int win32_dial(ras_instance *be, ras_feed *feed, const ras_dial_params *p,
+static int win32_dial(ras_instance *inst, ras_feed *feed, const ras_dial_params *p,
                       ras_call **out, uint64_t *id, ras_error *err) {
   RASDIALEXTENSIONS ext;
   RASDIALPARAMSW params;
   HRASCONN h = NULL;
   DWORD rc;
-  ras_call *c = new_call(be, err);
+  ras_call *c = new_call(inst, err);
   if (!c) return err->code;
   c->dialled = 1;
   if (fill_dial_params(c, p, err) != 0) {
@@ -442,58 +442,58 @@ static int win32_dial(ras_instance *be, ras_feed *feed, const ras_dial_params *p
   if (p->paused_states) c->dial_options |= RDEOPT_PausedStates;
   set_extensions(c, &ext);
   params = c->params;             /* the API's copy; c's may be wiped meanwhile */
-  add_call(be, c, feed);          /* the notifier may run before RasDialW returns */
+  add_call(inst, c, feed);          /* the notifier may run before RasDialW returns */
   rc = RasDialW(&ext, c->has_phonebook ? c->phonebook : NULL, &params, 2,
                 (LPVOID)on_dial_event, &h);
   os_wipe(params.szPassword, sizeof params.szPassword);
   if (rc != 0) {
-    if (h) abandon_handle(be, h);
-    remove_call(be, c);
+    if (h) abandon_handle(inst, h);
+    remove_call(inst, c);
     return api_failure(err, "RasDialW", rc);
   }
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   c->handle = h;
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   *id = (uint64_t)(uintptr_t)h;
   *out = c;
   return 0;
 }
 
-static ras_call *win32_attach(ras_instance *be, ras_feed *feed, uint64_t id,
+static ras_call *win32_attach(ras_instance *inst, ras_feed *feed, uint64_t id,
                               ras_error *err) {
   HRASCONN h = (HRASCONN)(uintptr_t)id;
   status_win7 st;
   int with_endpoints;
-  DWORD rc = read_status(be, h, &st, &with_endpoints);
+  DWORD rc = read_status(inst, h, &st, &with_endpoints);
   ras_call *c;
   if (rc != 0) {
     ras_fail(err, RAS_ERROR_INVALID_HANDLE, "the connection no longer exists");
     return NULL;
   }
-  c = new_call(be, err);
+  c = new_call(inst, err);
   if (!c) return NULL;
   c->handle = h;
   c->state = (int)st.v1.rasconnstate;
   c->watch_wanted = 1;            /* a drop of a listed connection is news too */
-  add_call(be, c, feed);
+  add_call(inst, c, feed);
   return c;
 }
 
 static int win32_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
-  ras_instance *be = c->be;
+  ras_instance *inst = c->inst;
   RASDIALEXTENSIONS ext;
   RASDIALPARAMSW params;
   HRASCONN h;
   DWORD rc;
   int state;
   set_extensions(c, &ext);
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   state = c->state;
   h = c->handle;
   params = c->params;
   if (c->paused && !c->hung_up) c->paused = 0;
   else h = NULL;
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   if (!h) {
     os_wipe(&params, sizeof params);
     return ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
@@ -506,9 +506,9 @@ static int win32_resume(ras_call *c, const ras_resume_params *p, ras_error *err)
                        p->new_password ? p->new_password : p->password,
                        p->domain, p->callback_number, err);
   if (rc == 0) {
-    EnterCriticalSection(&be->lock);
+    EnterCriticalSection(&inst->lock);
     c->params = params;           /* a later pause resumes from these */
-    LeaveCriticalSection(&be->lock);
+    LeaveCriticalSection(&inst->lock);
     /* The same extensions and notifier as the dial, from this thread. */
     rc = RasDialW(&ext, c->has_phonebook ? c->phonebook : NULL, &params, 2,
                   (LPVOID)on_dial_event, &h);
@@ -516,32 +516,32 @@ static int win32_resume(ras_call *c, const ras_resume_params *p, ras_error *err)
   }
   os_wipe(&params, sizeof params);
   if (rc != 0) {
-    EnterCriticalSection(&be->lock);
+    EnterCriticalSection(&inst->lock);
     if (c->state == state && !c->hung_up) c->paused = 1;  /* still waiting */
-    LeaveCriticalSection(&be->lock);
+    LeaveCriticalSection(&inst->lock);
   }
   return (int)rc;
 }
 
 static int win32_hangup(ras_call *c, ras_error *err) {
-  ras_instance *be = c->be;
+  ras_instance *inst = c->inst;
   HRASCONN h;
   DWORD rc;
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   h = c->handle;
   if (c->hung_up) h = NULL;
   c->hung_up = 1;
   c->paused = 0;
-  LeaveCriticalSection(&be->lock);
+  LeaveCriticalSection(&inst->lock);
   if (!h) return 0;
   /* Before the hang-up, so that wait() hears of the teardown. */
   RasConnectionNotificationW(h, c->teardown, RASCN_Disconnection);
   rc = RasHangUpW(h);             /* waits for a running notifier: no lock */
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   c->hangup_returned = 1;
   wipe_password(c);
-  SetEvent(be->changed);
-  LeaveCriticalSection(&be->lock);
+  SetEvent(inst->changed);
+  LeaveCriticalSection(&inst->lock);
   if (rc != 0 && rc != ERROR_INVALID_HANDLE)
     return api_failure(err, "RasHangUpW", rc);
   return 0;
@@ -555,15 +555,15 @@ static void win32_wait(ras_call *c, double seconds) {
 }
 
 static void win32_release(ras_call *c) {
-  ras_instance *be = c->be;
+  ras_instance *inst = c->inst;
   ras_feed *feed;
-  EnterCriticalSection(&be->lock);
+  EnterCriticalSection(&inst->lock);
   feed = c->feed;
   c->feed = NULL;
   c->released = 1;
   wipe_password(c);
-  SetEvent(be->changed);          /* the watcher frees it once it is quiet */
-  LeaveCriticalSection(&be->lock);
+  SetEvent(inst->changed);          /* the watcher frees it once it is quiet */
+  LeaveCriticalSection(&inst->lock);
   if (feed) ras_feed_unref(feed);
 }
 
@@ -609,11 +609,11 @@ static DWORD enum_connections(void *ctx, void *buf, DWORD *cb, DWORD *count) {
   return RasEnumConnectionsW(buf, cb, count);
 }
 
-static ras_conn_info *win32_connections(ras_instance *be, size_t *n, ras_error *err) {
+static ras_conn_info *win32_connections(ras_instance *inst, size_t *n, ras_error *err) {
   DWORD count;
   RASCONNW *raw = enumerate(enum_connections, NULL, sizeof(RASCONNW), &count, err);
   ras_conn_info *list;
-  (void)be;                       /* the enumeration is system-wide */
+  (void)inst;                       /* the enumeration is system-wide */
   if (!raw) return NULL;
   list = calloc(count + 1, sizeof *list);
   if (!list) {
@@ -635,13 +635,13 @@ static DWORD enum_entries(void *ctx, void *buf, DWORD *cb, DWORD *count) {
   return RasEnumEntriesW(NULL, ctx, buf, cb, count);
 }
 
-static ras_entry_info *win32_entries(ras_instance *be, const char *phonebook,
+static ras_entry_info *win32_entries(ras_instance *inst, const char *phonebook,
                                      size_t *n, ras_error *err) {
   WCHAR path[MAX_PATH + 1];
   DWORD count;
   RASENTRYNAMEW *raw;
   ras_entry_info *list;
-  (void)be;
+  (void)inst;
   if (phonebook && !to_wide(phonebook, path, MAX_PATH + 1)) {
     bad_utf8(err, "phonebook");
     return NULL;
@@ -677,45 +677,45 @@ static const char *win32_error_text(int code, char *buf, size_t size) {
 /* ---------------------------------------------------------------------- */
 /* the context                                                            */
 
-static void free_context(ras_instance *be) {
-  while (be->calls) {
-    ras_call *c = be->calls;
-    be->calls = c->next;
+static void free_context(ras_instance *inst) {
+  while (inst->calls) {
+    ras_call *c = inst->calls;
+    inst->calls = c->next;
     if (c->feed) ras_feed_unref(c->feed);
     c->feed = NULL;
     /* Moot: the binding hangs up every unfinished dial before close, so no
      * notifier can still come; were one due, a leak beats a freed call. */
     if (quiet(c)) free_call(c);
   }
-  if (be->stop) CloseHandle(be->stop);
-  if (be->changed) CloseHandle(be->changed);
-  DeleteCriticalSection(&be->lock);
-  free(be);
+  if (inst->stop) CloseHandle(inst->stop);
+  if (inst->changed) CloseHandle(inst->changed);
+  DeleteCriticalSection(&inst->lock);
+  free(inst);
 }
 
-static void win32_close(ras_instance *be) {
-  SetEvent(be->stop);
-  if (be->watcher) os_thread_join(be->watcher);
-  free_context(be);
+static void win32_close(ras_instance *inst) {
+  SetEvent(inst->stop);
+  if (inst->watcher) os_thread_join(inst->watcher);
+  free_context(inst);
 }
 
 static ras_instance *win32_open(const void *config, ras_error *err) {
-  ras_instance *be = calloc(1, sizeof *be);
+  ras_instance *inst = calloc(1, sizeof *inst);
   (void)config;                   /* there are no options */
-  if (!be) {
+  if (!inst) {
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
     return NULL;
   }
-  InitializeCriticalSection(&be->lock);
-  be->stop = CreateEventW(NULL, TRUE, FALSE, NULL);
-  be->changed = CreateEventW(NULL, FALSE, FALSE, NULL);
-  if (be->stop && be->changed) be->watcher = os_thread_start(watcher_main, be);
-  if (!be->watcher) {
-    free_context(be);
+  InitializeCriticalSection(&inst->lock);
+  inst->stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+  inst->changed = CreateEventW(NULL, FALSE, FALSE, NULL);
+  if (inst->stop && inst->changed) inst->watcher = os_thread_start(watcher_main, inst);
+  if (!inst->watcher) {
+    free_context(inst);
     ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "cannot start the watcher thread");
     return NULL;
   }
-  return be;
+  return inst;
 }
 
 /* rasapi32 takes its settings from the phone book: ras.open("win32", t)

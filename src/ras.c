@@ -6,15 +6,15 @@
  * Lua tables are read only through options.c.
  *
  * Objects. A context is a table of closures sharing two upvalues: the
- * "ras.context_state" userdata (a struct context) and the table itself, so
+ * "ras.context_core" userdata (a struct context) and the table itself, so
  * that ctx:dial{} and ctx.dial{} both work. The module table is the default
  * context. A context is created closed, before any resource, and is
  * "open" exactly while it holds an opened backend (liolib's rule).
  *
  * A connection is a "ras.connection" userdata whose user values are:
- *   1 its context's state userdata (kept alive while the connection is),
+ *   1 its context's core userdata (kept alive while the connection is),
  *   2 its on_state handler, 3 its entry name, 4 its phonebook.
- * The context state's first user value is a weak-valued table mapping each
+ * The context core's first user value is a weak-valued table mapping each
  * connection's C address to its userdata, so that events taken by C reach
  * the right Lua object; an idmap maps enumeration ids to connections, so
  * that enumerations return the same object in O(1).
@@ -33,7 +33,7 @@
 
 #define RAS_VERSION "0.1.0"
 #define CONTEXT_MT "ras.context"
-#define STATE_MT "ras.context_state"
+#define CORE_MT "ras.context_core"
 #define CONNECTION_MT "ras.connection"
 #define BOX_MT "ras.box"
 #define DEFAULT_HANGUP_TIMEOUT 30.0
@@ -48,7 +48,7 @@ typedef struct connection connection;
 typedef struct context {
   const ras_backend *backend;
   ras_instance *instance;   /* NULL: closed (or not yet opened) */
-  ras_hub *hub;             /* lives until the state is collected */
+  ras_hub *hub;             /* lives until the core is collected */
   connection *conns;        /* every connection object not yet detached */
   ras_idmap by_id;          /* enumeration id -> connection */
   size_t ndeadlines;        /* connections with a dial timeout running */
@@ -113,12 +113,12 @@ static double deadline_in(double now, double seconds) {
 }
 
 /* The message for an error code: the OS's text if the backend has one. */
-static void push_error_message(lua_State *L, const ras_backend *be,
+static void push_error_message(lua_State *L, const ras_backend *backend,
                                lua_Integer code, const char *detail) {
   char buf[512];
   const char *text = NULL;
-  if (be && be->error_text && code > 0 && code <= 0x7fffffff)
-    text = be->error_text((int)code, buf, sizeof buf);
+  if (backend && backend->error_text && code > 0 && code <= 0x7fffffff)
+    text = backend->error_text((int)code, buf, sizeof buf);
   if (!text) text = ras_error_text((long long)code);
   if (text && detail) lua_pushfstring(L, "%s (%s)", text, detail);
   else if (text) lua_pushstring(L, text);
@@ -217,9 +217,9 @@ static context *open_context(lua_State *L) {
   return ctx;
 }
 
-/* Pushes the weak table of connection objects of the state at idx. */
-static void push_registry(lua_State *L, int state_index) {
-  lua_getiuservalue(L, state_index, 1);
+/* Pushes the weak table of connection objects of the core at idx. */
+static void push_registry(lua_State *L, int core_index) {
+  lua_getiuservalue(L, core_index, 1);
 }
 
 /* Pushes the Lua object of c, or nil if it is being collected. */
@@ -297,19 +297,19 @@ static int conn_gc(lua_State *L) {
 
 /*
  * Pushes a new connection object of the context whose state is at
- * state_index. Every Lua allocation comes before the feed, so an error
+ * core_index. Every Lua allocation comes before the feed, so an error
  * leaves only garbage that __gc ignores.
  */
-static connection *new_connection(lua_State *L, int state_index) {
-  context *ctx = lua_touserdata(L, state_index);
+static connection *new_connection(lua_State *L, int core_index) {
+  context *ctx = lua_touserdata(L, core_index);
   connection *c = lua_newuserdatauv(L, sizeof *c, USERVALS);
   ras_feed *feed;
   memset(c, 0, sizeof *c);
   c->last_state = -1;
   luaL_setmetatable(L, CONNECTION_MT);
-  lua_pushvalue(L, state_index);
+  lua_pushvalue(L, core_index);
   lua_setiuservalue(L, -2, USERVAL_CONTEXT);
-  push_registry(L, state_index);
+  push_registry(L, core_index);
   lua_pushvalue(L, -2);
   lua_rawsetp(L, -2, c);
   lua_pop(L, 1);
@@ -600,7 +600,7 @@ static void run_protected(lua_State *L, context *ctx, lua_CFunction fn, int narg
   if (status != LUA_OK) lua_error(L);
 }
 
-/* next_protected(state, conn, strings): delivers one taken event of conn
+/* next_protected(context, conn, strings): delivers one taken event of conn
  * and returns its table. */
 static int next_protected(lua_State *L) {
   context *ctx = lua_touserdata(L, 1);
@@ -1035,7 +1035,7 @@ static void consume_events(context *ctx, connection *c, run_state *rs) {
 }
 
 /*
- * dispatch(state, limit, registry, strings): delivers up to limit queued
+ * dispatch(context, limit, registry, strings): delivers up to limit queued
  * events of the context and returns how many. Runs as one protected call
  * (a handler error unwinds straight out of it, after its event was
  * delivered), and takes events in batches: one lock per batch, and for a
@@ -1155,8 +1155,8 @@ static int ctx_close(lua_State *L) {
   return 0;
 }
 
-/* The state userdata is collected: nothing can reach the context now. */
-static int state_gc(lua_State *L) {
+/* The core userdata is collected: nothing can reach the context now. */
+static int core_gc(lua_State *L) {
   context *ctx = lua_touserdata(L, 1);
   close_context(ctx);
   if (ctx->hub) ras_hub_unref(ctx->hub);
@@ -1228,12 +1228,12 @@ static const ras_backend *find_backend(const char *name, size_t len) {
   return NULL;
 }
 
-static void push_context(lua_State *L, const ras_backend *be);
+static void push_context(lua_State *L, const ras_backend *backend);
 
-/* Opens the backend of the context state at `state` with the config at
- * the top (popped). Returns 1, or 0 with *err filled. */
-static int open_instance(lua_State *L, int state, ras_error *err) {
-  context *ctx = lua_touserdata(L, state);
+/* Opens the backend of the context core at `core` with the config at the
+ * top (popped). Returns 1, or 0 with *err filled. */
+static int open_instance(lua_State *L, int core, ras_error *err) {
+  context *ctx = lua_touserdata(L, core);
   ctx->hub = ras_hub_new(err);
   if (ctx->hub) ctx->instance = ctx->backend->open(lua_touserdata(L, -1), err);
   lua_pop(L, 1);
@@ -1243,21 +1243,21 @@ static int open_instance(lua_State *L, int state, ras_error *err) {
 static int m_open(lua_State *L) {
   size_t len;
   const char *name;
-  const ras_backend *be;
+  const ras_backend *backend;
   ras_error err;
   self_context(L);
   name = luaL_checklstring(L, 1, &len);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  be = find_backend(name, len);
-  if (!be) {
+  backend = find_backend(name, len);
+  if (!backend) {
     lua_pushfstring(L, "unknown or unavailable backend '%s'", name);
     return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
   }
-  push_context(L, be);                        /* 3 */
+  push_context(L, backend);                        /* 3 */
   lua_getfield(L, 3, "close");
-  lua_getupvalue(L, -1, 1);                   /* 5: the state */
-  opt_read(L, 2, be->options, "option");
+  lua_getupvalue(L, -1, 1);                   /* 5: the core */
+  opt_read(L, 2, backend->options, "option");
   if (!open_instance(L, 5, &err)) return push_error_or_raise(L, &err);
   lua_settop(L, 3);
   return 1;
@@ -1284,19 +1284,19 @@ static void push_states_table(lua_State *L) {
 }
 
 /*
- * Pushes a closed context table for be: its functions, its fields and its
- * metatable (__close, __tostring), all sharing its state userdata. The
+ * Pushes a closed context table for backend: its functions, its fields and its
+ * metatable (__close, __tostring), all sharing its core userdata. The
  * backend is opened afterwards, so a failure here leaks nothing.
  */
-static void push_context(lua_State *L, const ras_backend *be) {
+static void push_context(lua_State *L, const ras_backend *backend) {
   context *ctx;
   int t;
   lua_createtable(L, 0, 24);
   t = lua_gettop(L);
   ctx = lua_newuserdatauv(L, sizeof *ctx, 1);
   memset(ctx, 0, sizeof *ctx);
-  ctx->backend = be;
-  luaL_setmetatable(L, STATE_MT);
+  ctx->backend = backend;
+  luaL_setmetatable(L, CORE_MT);
   lua_createtable(L, 0, 1);                /* the registry of connection objects */
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "v");
@@ -1304,8 +1304,8 @@ static void push_context(lua_State *L, const ras_backend *be) {
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, -2, 1);
   lua_pushvalue(L, t);
-  luaL_setfuncs(L, context_functions, 2);  /* upvalues: state, table */
-  lua_pushstring(L, be->name);
+  luaL_setfuncs(L, context_functions, 2);  /* upvalues: core, table */
+  lua_pushstring(L, backend->name);
   lua_setfield(L, t, "backend");
   lua_pushliteral(L, RAS_VERSION);
   lua_setfield(L, t, "_VERSION");
@@ -1333,8 +1333,8 @@ static void create_metatables(lua_State *L) {
   lua_pushcclosure(L, conn_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  luaL_newmetatable(L, STATE_MT);
-  lua_pushcfunction(L, state_gc);
+  luaL_newmetatable(L, CORE_MT);
+  lua_pushcfunction(L, core_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, BOX_MT);
@@ -1352,7 +1352,7 @@ int luaopen_ras(lua_State *L) {
     lua_settop(L, 0);
     push_context(L, ras_backends[i]);        /* 1 */
     lua_getfield(L, 1, "close");
-    lua_getupvalue(L, -1, 1);                /* 3: the state */
+    lua_getupvalue(L, -1, 1);                /* 3: the core */
     opt_read(L, 0, ras_backends[i]->options, "option");
     if (open_instance(L, 3, &err)) {
       lua_settop(L, 1);
