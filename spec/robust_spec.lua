@@ -10,36 +10,8 @@
 local ras = require "ras"
 local fixture = require "support.fixture"
 
-local LUA = "lua5.4"
-
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- Why no subprocess can run here, or nil.
-local function no_subprocess()
-  if package.config:sub(1, 1) ~= "/" then return "needs a POSIX shell" end
-  if (os.getenv("LD_PRELOAD") or ""):find("tsan", 1, true) then
-    return "popen under ThreadSanitizer crashes the child"
-  end
-  if not fixture.sh("command -v timeout >/dev/null") then return "needs timeout(1)" end
-  return nil
-end
-
--- Runs Lua source in a fresh interpreter, with `ras` and `fixture` loaded,
--- for at most `seconds`. Returns what it printed, whether it exited with
--- status 0, and how it ended.
-local function run_lua(source, seconds)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(("package.path = %q\npackage.cpath = %q\n"):format(package.path, package.cpath),
-          'local ras = require "ras"\nlocal fixture = require "support.fixture"\n',
-          source, "\n")
-  f:close()
-  local p = assert(io.popen(("timeout %d %s %s 2>&1"):format(seconds or 30, LUA, quote(path))))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  os.remove(path)
-  return out, ok == true, tostring(how) .. " " .. tostring(code)
-end
+local subprocess = require "support.subprocess"
+local no_subprocess, run_lua = subprocess.unavailable, subprocess.run
 
 -- The subprocess ended cleanly and printed `line` (a plain line).
 local function assert_printed(out, ok, how, line)

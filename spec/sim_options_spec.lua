@@ -10,36 +10,9 @@
 local ras = require "ras"
 local fixture = require "support.fixture"
 
-local LUA = "lua5.4"
+local subprocess = require "support.subprocess"
+local no_subprocess, run_lua = subprocess.unavailable, subprocess.run
 local posix = package.config:sub(1, 1) == "/"
-
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- Why no subprocess can run here, or nil.
-local function no_subprocess()
-  if not posix then return "needs a POSIX shell" end
-  if (os.getenv("LD_PRELOAD") or ""):find("tsan", 1, true) then
-    return "popen under ThreadSanitizer crashes the child"
-  end
-  if not fixture.sh("command -v timeout >/dev/null") then return "needs timeout(1)" end
-  return nil
-end
-
--- Runs Lua source (with `ras` loaded) in a fresh interpreter for at most
--- `seconds`, after the shell words `prefix`. Returns what it printed,
--- whether it exited with status 0, and how it ended.
-local function run_lua(source, seconds, prefix)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(("package.path = %q\npackage.cpath = %q\n"):format(package.path, package.cpath),
-          'local ras = require "ras"\n', source, "\n")
-  f:close()
-  local p = assert(io.popen(("%stimeout %d %s %s 2>&1"):format(prefix or "", seconds or 10, LUA, quote(path))))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  os.remove(path)
-  return out, ok == true, tostring(how) .. " " .. tostring(code)
-end
 
 local function assert_ran(out, ok, how)
   assert(ok, "the subprocess failed (" .. how .. "):\n" .. out)
