@@ -48,7 +48,7 @@ local function burst()
     local t0 = ras.now()
     for i = 1, n + 1 do
       local ev = { state = "AuthProject", state_code = 10, group = "running",
-                   subentry = 1, time = t0, elapsed = i * 1e-9 }
+                   substate = "None", subentry = 1, time = t0, elapsed = i * 1e-9 }
       on_state(ctx, ev)
     end
     return ras.now() - t0

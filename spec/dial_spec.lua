@@ -37,6 +37,13 @@ describe("dial", function()
     conn:hangup()
   end)
 
+  it("reports substate None in the events and the status of a plain dial", function()
+    local conn = assert(fixture.dial(ctx, "ok"))
+    for ev in conn:states() do assert.are.equal("None", ev.substate, ev.state) end
+    assert.are.equal("None", assert(conn:status()).substate)
+    conn:hangup()
+  end)
+
   it("fails with nil, message, 623 for an unknown entry and starts nothing", function()
     local before = #ctx.connections()
     local conn, msg, code = ctx.dial { entry = "no such entry" }

@@ -335,11 +335,11 @@ static void map_id(connection *c, uint64_t id) {
 
 /*
  * What every event table needs, made once per Lua state and kept in the
- * registry: two small Lua functions, the group names, then every state
- * name (in ras_state_index order). Pushing names from there skips the
+ * registry: two small Lua functions, the group names, the substate names,
+ * then every state name (in ras_state_index order). Pushing names from there skips the
  * interning lookup (a strcmp) that lua_pushstring pays per call.
  */
-enum { S_FILL = 1, S_RUN, S_GROUPS, S_NAMES = S_GROUPS + 3 };
+enum { S_FILL = 1, S_RUN, S_GROUPS, S_SUBSTATES = S_GROUPS + 3, S_NAMES = S_SUBSTATES + 4 };
 static const char strings_key = 0;   /* its address keys the registry */
 
 /*
@@ -351,8 +351,8 @@ static const char strings_key = 0;   /* its address keys the registry */
  * batch is spent; a call from Lua to C costs less than one from C to Lua.
  */
 static const char event_code[] =
-  "local function fill(ev, s, c, g, sub, t, el, e, m, x)\n"
-  "  ev.state = s ev.state_code = c ev.group = g\n"
+  "local function fill(ev, s, c, g, ss, sub, t, el, e, m, x)\n"
+  "  ev.state = s ev.state_code = c ev.group = g ev.substate = ss\n"
   "  ev.subentry = sub ev.time = t ev.elapsed = el\n"
   "  if e then ev.error = e ev.message = m end\n"
   "  if x then ev.extended_error = x end\n"
@@ -361,9 +361,9 @@ static const char event_code[] =
   "local function run(take, h, conn)\n"
   "  local r\n"
   "  while true do\n"
-  "    local ev, s, c, g, sub, t, el, e, m, x = take(r)\n"
+  "    local ev, s, c, g, ss, sub, t, el, e, m, x = take(r)\n"
   "    if not ev then return end\n"
-  "    ev.state = s ev.state_code = c ev.group = g\n"
+  "    ev.state = s ev.state_code = c ev.group = g ev.substate = ss\n"
   "    ev.subentry = sub ev.time = t ev.elapsed = el\n"
   "    if e then ev.error = e ev.message = m end\n"
   "    if x then ev.extended_error = x end\n"
@@ -371,6 +371,21 @@ static const char event_code[] =
   "  end\n"
   "end\n"
   "return fill, run\n";
+
+static const int substates[4] = {
+  RAS_SUB_None, RAS_SUB_Dormant, RAS_SUB_Reconnecting, RAS_SUB_Reconnected
+};
+
+/* Pushes a substate's name: "None", "Reconnecting", … ("SubstateN" for a
+ * value the module does not know). */
+static void push_substate(lua_State *L, int strings, int substate) {
+  for (int i = 0; i < 4; i++)
+    if (substates[i] == substate) {
+      lua_rawgeti(L, strings, S_SUBSTATES + i);
+      return;
+    }
+  lua_pushfstring(L, "Substate%d", substate);
+}
 
 static void create_strings(lua_State *L) {
   lua_createtable(L, S_NAMES + ras_state_count(), 0);
@@ -382,6 +397,10 @@ static void create_strings(lua_State *L) {
   for (int g = 0; g < 3; g++) {
     lua_pushstring(L, ras_group_name((enum ras_group)g));
     lua_rawseti(L, -2, S_GROUPS + g);
+  }
+  for (int i = 0; i < 4; i++) {
+    lua_pushstring(L, ras_substate_name(substates[i]));
+    lua_rawseti(L, -2, S_SUBSTATES + i);
   }
   for (int i = 0; i < ras_state_count(); i++) {
     const char *name;
@@ -472,8 +491,9 @@ static void note_event(connection *c, int state) {
 
 /*
  * Takes the next event of the context's batch (c's): pushes a new table
- * for it and its field values (state, state_code, group, subentry, time,
- * elapsed, then error, message, extended_error when it has one of them)
+ * for it and its field values (state, state_code, group, substate,
+ * subentry, time, elapsed, then error, message, extended_error when it has
+ * one of them)
  * and returns how many values were pushed. Whatever can fail for want of
  * memory (the table, the message) happens before the event leaves the
  * batch, so such an error loses nothing: the batch goes back. The caller
@@ -483,16 +503,17 @@ static int take_event(lua_State *L, context *ctx, connection *c, int strings) {
   ras_batch *b = &ctx->batch;
   ras_event *ev = &b->ev[b->next];
   int state = ev->state, index = ras_state_index(state);
-  int n = ev->error || ev->extended_error ? 10 : 7;
+  int n = ev->error || ev->extended_error ? 11 : 8;
   lua_createtable(L, 0, n - 1);
   if (index >= 0) lua_rawgeti(L, strings, S_NAMES + index);
   else lua_pushfstring(L, "State%d", state);
   lua_pushinteger(L, state);
   lua_rawgeti(L, strings, S_GROUPS + (int)ras_state_group(state));
+  push_substate(L, strings, ev->substate);
   lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
   lua_pushnumber(L, ev->time);
   lua_pushnumber(L, ev->time - c->started);
-  if (n == 10) {
+  if (n == 11) {
     if (ev->error) {
       lua_pushinteger(L, ev->error);
       push_error_message(L, c->ctx->backend, ev->error, ev->detail);
@@ -713,6 +734,10 @@ static int conn_status(lua_State *L) {
   lua_setfield(L, -2, "state_code");
   lua_pushstring(L, ras_group_name(ras_state_group(st.state)));
   lua_setfield(L, -2, "group");
+  push_strings(L);
+  push_substate(L, lua_gettop(L), st.substate);
+  lua_remove(L, -2);
+  lua_setfield(L, -2, "substate");
   if (st.error) {
     lua_pushinteger(L, st.error);
     lua_setfield(L, -2, "error");
