@@ -287,6 +287,11 @@ static void free_call(ras_call *c) {
   free(c);
 }
 
+/* A call whose feed holds this many undelivered events waits (a burst
+ * need not sit in memory whole), and looks again this much later. */
+#define BACKLOG 2048
+#define BACKLOG_PAUSE 0.0002
+
 /* Plays every due step, soonest first; a step-0 burst yields the lock every
  * batch so that the Lua thread's status and hangup calls are not starved,
  * and goes behind the other calls due at the same time. */
@@ -297,6 +302,10 @@ static void sim_thread(void *arg) {
     double now = os_now(), next;
     for (int turns = 0; turns < 64 && s->nheap > 0 && s->heap[0]->due <= now; turns++) {
       ras_call *c = s->heap[0];
+      if (c->feed && ras_feed_backlog(c->feed) >= BACKLOG) {
+        set_due(c, now + BACKLOG_PAUSE);   /* let the Lua thread catch up */
+        continue;
+      }
       /* a step emits at most two events (a state, then its failure) */
       for (int batch = 0; batch < 31 && c->due >= 0 && c->due <= now; batch++)
         advance(s, c, now);

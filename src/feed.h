@@ -39,6 +39,11 @@ int ras_feed_push(ras_feed *feed, const ras_event *ev);
 /* Pushes n events under one lock; returns how many were queued. */
 size_t ras_feed_push_many(ras_feed *feed, ras_event *evs, size_t n);
 
+/* Events queued and not yet taken by the binding: a producer that can wait
+ * (the simulator) holds back while this is high, so that a burst does not
+ * pile up in memory. */
+size_t ras_feed_backlog(ras_feed *feed);
+
 void ras_event_free(ras_event *ev);
 
 #endif

@@ -32,7 +32,7 @@ typedef struct chunk {
 
 /* Spent big chunks kept for reuse, so that a burst does not pay malloc and
  * a cross-thread free (producer allocates, Lua thread frees) per chunk. */
-#define SPARE_CHUNKS 4
+#define SPARE_CHUNKS 8
 
 struct ras_hub {
   os_mutex *lock;
@@ -485,6 +485,8 @@ void ras_hub_return(ras_hub *hub, ras_batch *b) {
   b->n = b->next = 0;
   ras_feed_unref(feed);
 }
+
+size_t ras_feed_backlog(ras_feed *feed) { return ras_feed_pending(feed); }
 
 size_t ras_feed_pending(ras_feed *feed) {
   size_t n;

@@ -1037,7 +1037,8 @@ static int take_next(lua_State *L) {
   run_state *rs = lua_touserdata(L, lua_upvalueindex(1));
   context *ctx = rs->ctx;
   ras_batch *b = &ctx->batch;
-  if (rs->last_state >= 0) resume_from_handler(L, rs->c, rs->last_state, 1);
+  if (rs->last_state >= 0 && (rs->last_state & RAS_PAUSED))
+    resume_from_handler(L, rs->c, rs->last_state, 1);
   rs->last_state = -1;
   if (rs->n >= rs->limit || !ctx->instance || !b->feed || b->next >= b->n ||
       ras_feed_owner(b->feed) != rs->c)
