@@ -23,8 +23,9 @@ build = {
          sources = {
             "src/ras.c", "src/options.c", "src/queue.c", "src/idmap.c",
             "src/states.c", "src/errors.c", "src/backends.c", "src/backend_sim.c",
-            "src/backend_pppd.c", "src/backend_win32.c", "src/os_posix.c",
-            "src/os_win32.c",
+            "src/backend_win32.c", "src/os_posix.c", "src/os_win32.c",
+            "src/pppd/backend.c", "src/pppd/channel.c", "src/pppd/watcher.c",
+            "src/pppd/spawn.c", "src/pppd/foreign.c",
          },
          incdirs = { "src" },
       },

@@ -120,7 +120,10 @@ end
 
 local ras_c = read("src/ras.c")
 local sim_c = read("src/backend_sim.c")
-local pppd_c = read("src/backend_pppd.c")
+local pppd_c = ""   -- the Linux backend's parts (src/pppd/)
+for _, part in ipairs { "backend", "channel", "watcher", "spawn", "foreign" } do
+  pppd_c = pppd_c .. read("src/pppd/" .. part .. ".c")
+end
 
 local sim = assert(ras.open("sim", { entries = {
   Office = { step = 0, local_address = "192.0.2.10", remote_address = "192.0.2.1" },
@@ -216,7 +219,7 @@ describe("doc/api.md", function()
     assert_documented("The simulator backend (sim)", fields, plain)
   end)
 
-  it("documents every pppd option (src/backend_pppd.c)", function()
+  it("documents every pppd option (src/pppd/backend.c)", function()
     assert_documented("The pppd backend", schema_fields(pppd_c, "pppd_fields"), plain)
   end)
 

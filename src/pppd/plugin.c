@@ -1,54 +1,24 @@
 /*
- * pppd_plugin.c - ras_pppd.so, the pppd 2.4.9 plugin behind the ras pppd backend.
+ * plugin.c - ras_pppd.so, the pppd 2.4.9 plugin behind the ras pppd backend.
  *
- * Loaded as:  pppd call PEER ... plugin /abs/path/ras_pppd.so ras-fd N
- * where N is an inherited AF_UNIX SOCK_STREAM socket (the "channel"). The
+ * Loaded as:  pppd call PEER plugin /abs/path/ras_pppd.so ras-fd 3 ... nodetach
+ * where fd 3 is an inherited AF_UNIX SOCK_STREAM socket (the "channel"). The
  * option is registered by this plugin, so it must come after `plugin`.
+ * protocol.h is the contract with the module: the header the module writes,
+ * the event lines this plugin sends, their order and limits.
  *
- * PROTOCOL (the contract the backend implements)
+ * The header: read at the first phase change (the fd is only known after
+ * option parsing), waiting at most RAS_PPPD_HEADER_TIMEOUT_MS; a missing or
+ * malformed header is fatal (pppd exits with status 1, reported as `exit 1`
+ * without `dead`). A ras-fd that is not an open fd is an option error (exit
+ * 2, no events). The password reaches pppd only through
+ * pap_passwd_hook/chap_passwd_hook: never through its command line,
+ * environment or a file.
  *
- * Module -> plugin, written once, right after fork:
- *     "auth <ulen> <plen>\n" <ulen bytes user> <plen bytes password>
- *   ulen/plen are decimal, no terminator follows the bytes. ulen = 0: keep the
- *   user from the peer file/options. plen = 0: we supply no password (pppd's
- *   own secrets files are used, as if this plugin were absent). Limits: ulen
- *   and plen <= 255, no NUL bytes (pppd keeps them as C strings). The plugin
- *   reads this at the first phase change (the fd is only known after option
- *   parsing), waiting at most 10 s; a missing or malformed header is fatal
- *   (pppd exits with status 1, reported as `exit 1` without `dead`). A
- *   ras-fd that is not an open fd is an option error (exit 2, no events). The
- *   password reaches pppd only through pap_passwd_hook/chap_passwd_hook: never
- *   through its command line, environment or a file. Nothing else is read.
- *
- * Plugin -> module: one ASCII line per event, '\n'-terminated, fields
- * separated by one space, each line sent with a single non-blocking send():
- *     pid <pid>                 first line; again (new pid) if pppd detaches
- *     device <devnam>           device known or changed; rest of line, control
- *                               chars and spaces replaced by '?'
- *     phase <n>                 every phase change (PHASE_* numbers: DEAD 0,
- *                               SERIALCONN 2, ESTABLISH 4, AUTHENTICATE 5,
- *                               NETWORK 7, RUNNING 8, TERMINATE 9, DISCONNECT 10...)
- *     auth-ok <proto>           OUR authentication to the peer succeeded /
- *     auth-fail <proto>         failed; proto: pap|chap|mschap|mschap-v2|eap.
- *                               Seen from the peer's PAP Ack/Nak, CHAP or EAP
- *                               Success/Failure; repeated only if the result
- *                               changes within one link. MS-CHAPv2: pppd may
- *                               still reject a Success whose authenticator
- *                               response is wrong; `dead 19` then follows.
- *     auth-up                   pppd's auth_up_notifier (network phase entered)
- *     ip-up <ifname> <local-ip> <remote-ip>
- *     ip-down
- *     link-down                 LCP went down after having been up (pppd's
- *                               link_down(); also derived from the phase
- *                               change into ESTABLISH, as pppd's notifier only
- *                               fires when the peer authenticated to us)
- *     signal <n>                pppd received signal n
- *     dead <status>             at PHASE_DEAD: pppd's `status` global, the TRUE
- *                               termination reason (EXIT_* number); the exit
- *                               code is often overwritten with 16
- *     exit <code>               pppd is exiting with this code (last line)
- * Run pppd with `nodetach`; if it detaches, the parent sends `pid <child>`
- * and exits 0 while the child carries on.
+ * Crash safety: until ip-up the plugin looks at the channel every
+ * RAS_PPPD_ORPHAN_POLL_MS (pppd's own timer, no thread); once the module's
+ * end has closed (the program died), or a send failed, a dial that is not up
+ * is hung up as by SIGTERM. After ip-up the link stays up, as rasdial's do.
  *
  * Observed (pppd 2.4.9 client, pty link; pid/device lines omitted):
  *   up:            phase 2, 4, 5, auth-ok pap, auth-up, phase 7, 8,
@@ -61,18 +31,18 @@
  *                  10, 0, dead 15, exit 16
  *   bad password:  phase 2, 4, 5, auth-fail chap, phase 9, link-down, phase 4,
  *                  10, 0, dead 19, exit 19 (exit 16 with PAP)
+ *   persist drop:  ip-down, ..., phase 10, [11 holdoff], 2, 4, 5, ..., 8, ip-up
  * So: judge the outcome by `dead`, never by `exit`.
  *
- * If pppd exits before its first phase change (option error 2, no kernel
- * PPP 4, ...) there may be no events at all: rely on the wait status then.
- * The module must ignore unknown event names (future additions) and a last
- * line without '\n' (a send that could only be partly made). If the module
- * stops reading, events are dropped rather than blocking pppd; a failed or
- * partial send closes the channel for good. EOF on the channel means pppd
- * (and every process that could hold the socket) is gone: the socket is
- * close-on-exec and closed in pppd's forked children.
+ * If pppd exits before its first phase change (no kernel PPP 4, ...) the
+ * exit notifier still sends `pid` and `exit`. If the module stops reading,
+ * events are dropped rather than blocking pppd; a failed or partial send
+ * closes the channel for good. EOF on the channel means pppd (and every
+ * process that could hold the socket) is gone: the socket is close-on-exec
+ * and closed in pppd's forked children.
  */
 
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -93,14 +63,26 @@
 #include "upap.h"
 #include "chap-new.h"
 
+#include "protocol.h"
+
+_Static_assert(RAS_PPPD_PHASE_DEAD == PHASE_DEAD && RAS_PPPD_PHASE_SERIALCONN == PHASE_SERIALCONN &&
+	       RAS_PPPD_PHASE_ESTABLISH == PHASE_ESTABLISH &&
+	       RAS_PPPD_PHASE_AUTHENTICATE == PHASE_AUTHENTICATE &&
+	       RAS_PPPD_PHASE_CALLBACK == PHASE_CALLBACK && RAS_PPPD_PHASE_NETWORK == PHASE_NETWORK &&
+	       RAS_PPPD_PHASE_RUNNING == PHASE_RUNNING && RAS_PPPD_PHASE_DISCONNECT == PHASE_DISCONNECT &&
+	       RAS_PPPD_PHASE_HOLDOFF == PHASE_HOLDOFF && RAS_PPPD_PHASE_MASTER == PHASE_MASTER,
+	       "protocol.h's phases are pppd's");
+_Static_assert(RAS_PPPD_EXIT_AUTH_TOPEER == EXIT_AUTH_TOPEER_FAILED && RAS_PPPD_EXIT_HANGUP == EXIT_HANGUP &&
+	       RAS_PPPD_EXIT_CNID == EXIT_CNID_AUTH_FAILED && RAS_PPPD_EXIT_OPTION == EXIT_OPTION_ERROR, "protocol.h's statuses are pppd's");
+
 #ifndef PPP_EAP
 #define PPP_EAP 0xc227
 #endif
 #define EAP_CODE_SUCCESS 3 /* RFC 3748; eap.h drags in more than we need */
 #define EAP_CODE_FAILURE 4
 
-#define HEADER_MAX 40          /* "auth 255 255\n" fits many times over */
-#define HEADER_TIMEOUT_MS 10000
+#define HEADER_MAX RAS_PPPD_HEADER_MAX
+#define HEADER_TIMEOUT_MS RAS_PPPD_HEADER_TIMEOUT_MS
 
 char pppd_version[] = VERSION;
 
@@ -115,6 +97,8 @@ static char sent_dev[MAXPATHLEN];             /* last device reported */
 static int auth_result;                       /* 0 none, 1 ok, -1 fail (this link) */
 static int last_phase = -1;
 static int link_down_sent;                    /* for this link */
+static int link_up;                           /* ip-up seen: the link outlives us */
+static int orphan_watch;                      /* the channel poll timer is set */
 
 /*
  * ras-fd N: checked while options are parsed, so a wrong fd is an option
@@ -146,6 +130,17 @@ static option_t ras_options[] = {
 /* ---- sending events ------------------------------------------------- */
 
 /*
+ * Nobody watches the dial any more: a link that is not up yet is hung up as
+ * SIGTERM would (pppd's own handler: status 5, no persist). Async-signal-
+ * safe: it may run from send_line in a signal handler.
+ */
+static void orphaned(void)
+{
+	if (!link_up)
+		kill(getpid(), SIGTERM);
+}
+
+/*
  * Send one whole line or give up on the channel. Async-signal-safe (it runs
  * from pppd's signal handlers via sigreceived): no stdio, no logging.
  * MSG_DONTWAIT: a module that stops reading must never stall pppd.
@@ -169,22 +164,25 @@ static void send_line(const char *buf, size_t len)
 		/* A torn or lost line: stop, so the stream never carries garbage. */
 		chan = CHAN_CLOSED;
 		close(ras_fd);
+		orphaned();
 	}
 }
 
 static void emit(const char *fmt, ...)
 {
-	char buf[MAXPATHLEN + 64];
+	char buf[RAS_PPPD_LINE_MAX];
 	va_list ap;
 	int n;
 
 	if (chan != CHAN_OPEN)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf) - 1)
-		return;                     /* cannot happen with our formats */
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;   /* a long device name: cut, as the limit says */
 	dbglog("ras: %s", buf);
 	buf[n++] = '\n';
 	send_line(buf, (size_t)n);
@@ -279,9 +277,9 @@ static int read_header(long *ulen, long *plen, const struct timespec *dl)
 		i++;
 	}
 	line[i] = '\0';
-	if (strncmp(line, "auth ", 5) != 0)
+	if (strncmp(line, RAS_PPPD_HEADER_VERB " ", sizeof RAS_PPPD_HEADER_VERB) != 0)
 		return -1;
-	*ulen = parse_len(line + 5, &p, MAXNAMELEN - 1);
+	*ulen = parse_len(line + sizeof RAS_PPPD_HEADER_VERB, &p, MAXNAMELEN - 1);
 	if (*ulen < 0 || *p != ' ')
 		return -1;
 	*plen = parse_len(p + 1, &p, MAXSECRETLEN - 1);
@@ -380,6 +378,33 @@ static int chan_claim(void)
 	return 0;
 }
 
+/*
+ * pppd's timer: has the module's end closed? It never writes after the
+ * header, so readable means EOF (or a module that breaks the protocol).
+ */
+static void watch_channel(void *arg)
+{
+	struct pollfd pfd = { .fd = ras_fd, .events = POLLIN | POLLRDHUP };
+
+	(void)arg;
+	orphan_watch = 0;
+	if (link_up)
+		return;
+	if (chan != CHAN_OPEN) {
+		orphaned();
+		return;
+	}
+	if (poll(&pfd, 1, 0) > 0 && pfd.revents) {
+		notice("ras: the control channel closed before the link was up; hanging up");
+		chan = CHAN_CLOSED;
+		close(ras_fd);
+		orphaned();
+		return;
+	}
+	orphan_watch = 1;
+	timeout(watch_channel, NULL, 0, RAS_PPPD_ORPHAN_POLL_MS * 1000);
+}
+
 /* First phase change: the channel, then the secrets, before LCP starts. */
 static void chan_open(void)
 {
@@ -390,6 +415,7 @@ static void chan_open(void)
 		fatal("ras: no valid auth header on ras-fd %d", ras_fd);
 	}
 	install_secret_hooks();
+	watch_channel(NULL);
 }
 
 static void report_device(void)
@@ -473,6 +499,10 @@ static void on_ip_up(void *arg, int unused)
 	(void)unused;
 	inet_ntop(AF_INET, &our, local, sizeof(local));
 	inet_ntop(AF_INET, &his, remote, sizeof(remote));
+	link_up = 1;
+	if (orphan_watch)
+		untimeout(watch_channel, NULL);
+	orphan_watch = 0;
 	emit("ip-up %s %s %s", ifname, local, remote);
 }
 

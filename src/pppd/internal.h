@@ -1,0 +1,148 @@
+/*
+ * internal.h - what the parts of the Linux backend share (src/pppd/):
+ *
+ *   backend.c  the backend table: open, dial, resume, hang-up, status
+ *   channel.c  the plugin's lines -> RASCONNSTATE events, termination reasons
+ *   watcher.c  the one thread per context: epoll over every descriptor
+ *   spawn.c    starting pppd (outside every lock), signalling only our child
+ *   foreign.c  other programs' pppd: pid files, checks, entries
+ *   plugin.c   ras_pppd.so, inside pppd (protocol.h is the contract)
+ */
+#ifndef RAS_PPPD_H
+#define RAS_PPPD_H
+
+#include <net/if.h>
+#include <limits.h>
+#include <sys/types.h>
+
+#include "../backend.h"
+#include "protocol.h"
+
+#define KILL_GRACE 5.0            /* seconds between SIGTERM and SIGKILL */
+#define OPTION_MAX_PATH 4096      /* ras.open's path options: Linux's PATH_MAX */
+#define OPTION_MAX_WORDS 256      /* ras.open's `options`: words, and bytes each */
+#define OPTION_MAX_WORD 1024
+#define MAX_QUEUED 1024           /* unread events one connection may have */
+#define STDERR_KEEP 200           /* bytes of pppd's stderr kept for messages */
+
+extern const ras_backend ras_backend_pppd;
+
+enum phase {
+  DIALLING,   /* pppd runs, not yet up */
+  UP,         /* ip-up seen */
+  PAUSED,     /* pppd exited on an auth failure; resume dials again */
+  ENDED,      /* pppd exited by itself; the handle lives until hang-up */
+  GONE
+};
+
+/* What an epoll event points at: one descriptor of one call, or the
+ * watcher's own wake-up (call NULL). */
+enum watch_kind { W_WAKE, W_SOCK, W_PIDFD, W_STDERR };
+typedef struct watch {
+  struct ras_call *c;
+  enum watch_kind kind;
+} watch;
+
+struct ras_instance {
+  os_mutex *lock;
+  os_cond *cond;                  /* a call changed phase */
+  os_thread *watcher;
+  int epoll, wake;                /* epoll set; eventfd that wakes the watcher */
+  watch wake_watch;
+  int stopping;
+  char *pppd, *peers_dir, *plugin, *run_dir;
+  char **options;                 /* extra pppd words for every dial */
+  size_t noptions;
+  struct ras_call *calls;         /* every call, doubly linked */
+  struct ras_call *dead;          /* released and done: the watcher frees them */
+  double next_kill;               /* earliest SIGKILL deadline; 0: none */
+  int unwatched;                  /* calls without a pidfd (polled each second) */
+};
+
+struct ras_call {
+  ras_instance *pc;
+  struct ras_call *next, *prev, *dead_next;
+  ras_feed *feed;
+  pid_t pid;                      /* the process we spawned (or the foreign one) */
+  int sock, pidfd, errfd;         /* -1 when closed */
+  watch w_sock, w_pidfd, w_err;
+  int foreign, released, hangup_requested, freeing;
+  int by_name;                    /* `call ENTRY` rather than `file PATH` */
+  enum phase phase;
+  double kill_at;                 /* SIGKILL deadline; 0: none */
+  unsigned emitted;               /* running states already reported */
+  int state, substate, error, dead_status, exit_status;
+  int auth_failed;                /* the peer refused our credentials */
+  int contacted;                  /* the plugin said `pid` */
+  int link_phase;                 /* the latest `phase` number */
+  int dropping;                   /* UP and the link went down (phase 10 seen) */
+  int paused_states;
+  char protocol_error[96];        /* "" or why the channel was given up */
+  char line[RAS_PPPD_LINE_MAX];
+  size_t linelen;
+  int overlong;                   /* dropping the rest of a too long line */
+  char errtext[STDERR_KEEP + 1];  /* the start of pppd's stderr */
+  size_t errlen;
+  char entry[RAS_MAX_ENTRY + 1], peer_file[PATH_MAX];
+  char device[64], ifname[IF_NAMESIZE], local[64], remote[64];
+  char username[RAS_MAX_USER + RAS_MAX_DOMAIN + 2];
+  char password[RAS_MAX_PASSWORD + 1];
+  char number[RAS_MAX_NUMBER + 1], callback[RAS_MAX_NUMBER + 1];
+};
+
+void pppd_copy_text(char *dst, size_t size, const char *src);
+
+/* channel.c (pc lock held) */
+void pppd_push(ras_call *c, int state, int substate, int error, int extended,
+               const char *detail);
+void pppd_set_phase(ras_call *c, enum phase phase);
+/* Reads what the channel has; returns 0 at end of file or on a protocol
+ * error (then c->protocol_error says which and pppd is being ended). */
+int pppd_read_channel(ras_call *c);
+void pppd_read_stderr(ras_call *c);
+/* pppd is gone and reaped: how the connection ends. */
+void pppd_report_exit(ras_call *c, int wait_status, int reaped);
+
+/* watcher.c (pc lock held) */
+int pppd_watcher_start(ras_instance *pc, ras_error *err);
+void pppd_watcher_wake(ras_instance *pc);
+/* Puts the call's descriptors in the epoll set. */
+int pppd_watch(ras_call *c, ras_error *err);
+void pppd_close_fd(ras_instance *pc, int *fd);
+void pppd_free_call(ras_call *c);
+/* Links a new call into pc->calls. */
+void pppd_link(ras_call *c);
+void pppd_schedule_kill(ras_call *c, double at);
+/* Queues a released call without a process for freeing by the watcher. */
+void pppd_maybe_free(ras_call *c);
+
+/* spawn.c */
+typedef struct pppd_spawned {
+  pid_t pid;
+  int sock, pidfd, errfd;
+} pppd_spawned;
+/* Starts pppd for c; touches only c's dial fields, no lock needed. */
+int pppd_spawn(const ras_instance *pc, const ras_call *c, pppd_spawned *out,
+               ras_error *err);
+int pppd_pidfd_open(pid_t pid);
+/* Signals c's process through its pidfd (or, without one, a pid that is
+ * still our unreaped child): 0, or an errno value. */
+int pppd_signal(ras_call *c, int sig);
+/* A word that would make pppd leave the foreground, or NULL. */
+const char *pppd_detach_word(const char *const *words, size_t n);
+
+/* foreign.c */
+ras_conn_info *pppd_connections(ras_instance *pc, size_t *n, ras_error *err);
+ras_call *pppd_attach(ras_instance *pc, ras_feed *feed, uint64_t id, ras_error *err);
+ras_entry_info *pppd_entries(ras_instance *pc, const char *phonebook, size_t *n,
+                             ras_error *err);
+/* Is pid a pppd of this machine (executable, namespaces)? */
+int pppd_is_local_pppd(pid_t pid);
+/* A foreign call's state from its interface: Connected only when it is up
+ * with an address. */
+int pppd_foreign_state(const ras_call *c);
+void pppd_interface_address(const char *ifname, unsigned long request, char *out,
+                            size_t size);
+int pppd_valid_entry_name(const char *name);
+
+#endif
