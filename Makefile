@@ -90,7 +90,7 @@ spec: all $(BUILD)/embed-host
 PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua spec/robust_spec.lua \
 	spec/pause_spec.lua spec/hangup_spec.lua spec/enum_spec.lua spec/input_spec.lua \
 	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
-	spec/rasdial_spec.lua
+	spec/rasdial_spec.lua spec/pppd_link_spec.lua spec/pppd_fault_spec.lua
 
 test-pppd: all
 	@sh mk/deps.sh test pppd
@@ -157,7 +157,8 @@ rock-check:
 	rm -f ras.so  # luarocks builds in the checkout
 	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua "installed by luarocks"
 
-bench-pppd: all
+bench-pppd: all $(BUILD)/fake_pppd
 	@sh mk/deps.sh test pppd
+	sh -c 'ulimit -n 16384 && exec $(LUA) bench/pppd_scale.lua $(BUILD)'
 	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
 		spec/pppd/sandbox $(LUA) bench/pppd.lua

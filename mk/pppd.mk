@@ -16,6 +16,11 @@ $(BUILD)/plugin_peer: spec/pppd/plugin_peer.c
 	@mkdir -p $(@D)
 	$(CC) $(PPPD_WARN) -O2 -o $@ $<
 
+# Bench helper: a pppd stand-in that speaks the plugin protocol (no PPP).
+$(BUILD)/fake_pppd: spec/pppd/fake_pppd.c src/pppd/protocol.h
+	@mkdir -p $(@D)
+	$(CC) $(PPPD_WARN) -O2 -o $@ $<
+
 # Boots the sandbox (UML unless the kernel has usable PPP) and dials for real.
 .PHONY: check-pppd-plugin
 check-pppd-plugin: $(BUILD)/ras_pppd.so $(BUILD)/plugin_peer

@@ -126,7 +126,7 @@ describe("the pppd backend with a fake pppd", function()
       local ctx = assert(ras.open("pppd", { pppd = dir .. "/fake-0", peers_dir = dir .. "/peers",
                                            plugin = dir .. "/plugin.so", run_dir = dir .. "/run" }))
       local conn = assert(ctx.dial { entry = "fake" })
-      conn:next(5)
+      local ev repeat ev = conn:next(5) until not ev or ev.state ~= "OpenPort"
       print("hangup", conn:hangup(10))
       print("alive")
     ]]):format(dir), 30, "setsid --wait ")
@@ -143,7 +143,7 @@ describe("the pppd backend with a fake pppd", function()
     local _, path = fake("printf 'pid -1\\nphase 2\\n' >&3\n" .. loop)
     local conn = assert(ctx.dial { entry = "fake" })
     local pid = pid_of(path)
-    conn:next(5)
+    local ev repeat ev = conn:next(5) until not ev or ev.state ~= "OpenPort"
     assert.is_true(conn:hangup(10))
     assert.is_true(alive(other), "kill(-1) reached a bystander")
     assert.is_false(alive(pid))
@@ -176,7 +176,7 @@ describe("the pppd backend with a fake pppd", function()
 
   it("drops a line of 511 bytes or more whole: no ip-up hidden in its tail", function()
     fake("printf 'pid %d\\nphase 2\\n' $$ >&3\n" ..
-         "printf '%0600d' 0 >&3\nprintf 'ip-up ppp9 10.1.1.2 10.1.1.1\\ndead 16\\nexit 16\\n' >&3")
+         "printf '%0511d' 0 >&3\nprintf 'ip-up ppp9 10.1.1.2 10.1.1.1\\ndead 16\\nexit 16\\n' >&3")
     local conn = assert(ctx.dial { entry = "fake" })
     local evs = events(conn, 10)
     for _, ev in ipairs(evs) do assert.are_not.equal("Connected", ev.state) end
