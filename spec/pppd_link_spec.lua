@@ -10,8 +10,6 @@ local server = (os.getenv("RAS_REPO") or ".") .. "/spec/pppd/pty-server"
 local common = "local noipv6 noccp noauth nodefaultroute noipdefault lcp-restart 1\n" ..
                "remotename server\nlcp-echo-interval 1\nlcp-echo-failure 3\n"
 
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
 local function write(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
