@@ -115,7 +115,7 @@ $(WIN)/double_test.exe: spec/win32/double_test.c
 # The environment gives the double its foreign connections and extra entry.
 check-double: $(WIN)/double_test.exe $(WIN)/rasapi32.dll
 	RAS_DOUBLE_FOREIGN='Office,Home;hangup_delay=50' RAS_DOUBLE_ENTRIES='Work VPN' \
-		spec/win32/wine-run --exe $(WIN)/double_test.exe
+	RAS_DOUBLE_LATE_MS=0 spec/win32/wine-run --exe $(WIN)/double_test.exe
 
 # Everything under Wine: the double's test, the neutral specs against the win32
 # backend, spec/win32_spec.lua and a smoke run against Wine's stub rasapi32.

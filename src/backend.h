@@ -33,6 +33,10 @@
 #define RAS_MAX_DEVICE_TYPE 16
 #define RAS_MAX_DEVICE_NAME 128
 
+/* Text a backend reports back (entry and device names, paths): Windows'
+ * limits count UTF-16 units, and one unit can take 3 bytes of UTF-8. */
+#define RAS_TEXT_BYTES(units) (3 * (units) + 1)
+
 /* NULL fields are absent. Strings stay valid only during the call. */
 typedef struct ras_dial_params {
   const char *entry, *phonebook, *number;
@@ -48,8 +52,8 @@ typedef struct ras_status {
   int state;
   int substate;                   /* RASCONNSUBSTATE; 0: none */
   int error;                      /* 0: none */
-  char device_type[RAS_MAX_DEVICE_TYPE + 1];
-  char device_name[RAS_MAX_DEVICE_NAME + 1];
+  char device_type[RAS_TEXT_BYTES(RAS_MAX_DEVICE_TYPE)];
+  char device_name[RAS_TEXT_BYTES(RAS_MAX_DEVICE_NAME)];
   char interface[32];             /* "" when unknown */
   char local_address[64];         /* "" when unknown */
   char remote_address[64];
@@ -58,13 +62,13 @@ typedef struct ras_status {
 /* A connection as an enumeration sees it. */
 typedef struct ras_conn_info {
   uint64_t id;                    /* never reused within a context */
-  char entry[RAS_MAX_ENTRY + 1];
-  char phonebook[RAS_MAX_PATH + 1];
+  char entry[RAS_TEXT_BYTES(RAS_MAX_ENTRY)];
+  char phonebook[RAS_TEXT_BYTES(RAS_MAX_PATH)];
 } ras_conn_info;
 
 typedef struct ras_entry_info {
-  char name[RAS_MAX_ENTRY + 1];
-  char phonebook[RAS_MAX_PATH + 1];
+  char name[RAS_TEXT_BYTES(RAS_MAX_ENTRY)];
+  char phonebook[RAS_TEXT_BYTES(RAS_MAX_PATH)];
 } ras_entry_info;
 
 /* Each backend file defines its own struct ras_instance (one opened

@@ -3,6 +3,8 @@
  * before the binding is tested against it. Run under Wine by check-double:
  *
  *   RAS_DOUBLE_FOREIGN="Office,Home;hangup_delay=50" RAS_DOUBLE_ENTRIES="Work VPN"
+ *   RAS_DOUBLE_LATE_MS=0 (the events of one dial must not reach the next test;
+ *   test_hangup asks for late notifications itself)
  *   spec/win32/wine-run --exe build/windows/double_test.exe
  *
  * Prints one line per failed check and, last, "N passed, N failed".
@@ -57,6 +59,7 @@ typedef struct {
     RASCONNSTATE state;
     DWORD error;
     DWORD thread;
+    int nth_on_thread; /* 1 when the notification had a thread of its own */
     LONG dial_had_returned;
 } event;
 
@@ -84,11 +87,14 @@ static void reset(void)
     resume_inside_rc = hangup_inside_rc = 0xFFFFFFFF;
 }
 
+static __thread int calls_on_this_thread;
+
 static void record(HRASCONN h, RASCONNSTATE st, DWORD err)
 {
+    int nth = ++calls_on_this_thread;
     EnterCriticalSection(&ev_lock);
     if (n_events < MAX_EVENTS)
-        events[n_events++] = (event){h, st, err, GetCurrentThreadId(), dial_returned};
+        events[n_events++] = (event){h, st, err, GetCurrentThreadId(), nth, dial_returned};
     LeaveCriticalSection(&ev_lock);
 }
 
@@ -238,14 +244,18 @@ static void test_ok(void)
     Sleep(50); /* nothing may follow Connected */
     CHECK(states_are(ok_states, N_OK));
     CHECK(events[0].h == h && events[0].thread != GetCurrentThreadId());
-    CHECK(events[0].dial_had_returned);
+    /* The first notification comes while RasDialW has not yet returned. */
+    CHECK(!events[0].dial_had_returned && events[1].dial_had_returned);
     CHECK_EQ(status_of(h, &st), 0);
     CHECK_EQ(st.rasconnstate, RASCS_Connected);
     CHECK_EQ(st.dwError, 0);
     CHECK(wcscmp(st.szDeviceType, L"modem") == 0);
     CHECK(wcscmp(st.szDeviceName, L"Test Double Modem") == 0);
     CHECK(hang_up(h));
+    /* hang_up() was told the handle is invalid: using it again is counted. */
+    LONG before = violations();
     CHECK_EQ(RasHangUpW(h), ERROR_INVALID_HANDLE);
+    CHECK_EQ(violations(), before + 1);
 }
 
 static void test_notifier_kinds(void)
@@ -349,7 +359,9 @@ static void test_paused_states(void)
     CHECK(wait_settled());
     CHECK_EQ(resume(h, L"right", L""), ERROR_INVALID_PARAMETER);
     CHECK(hang_up(h));
+    LONG before = violations();
     CHECK_EQ(resume(h, L"right", L""), ERROR_INVALID_HANDLE);
+    CHECK_EQ(violations(), before + 1);
 }
 
 static void test_resume_inside_notifier(void)
@@ -387,18 +399,35 @@ static void test_func2_stops(void)
         Sleep(5);
     }
     CHECK_EQ(st.rasconnstate, RASCS_Connected);
-    CHECK_EQ(count_events(), 1); /* the one that returned 0 */
+    /* The first came before the test could change the answer; the second
+     * returned 0, and nothing followed. */
+    CHECK_EQ(count_events(), 2);
     CHECK(hang_up(h));
 }
 
-static void test_early(void)
+/* Every notification runs on a thread of its own. */
+static void test_fresh_threads(void)
 {
     HRASCONN h;
-    CHECK_EQ(dial(L"ok;early=1", 0, &h), 0);
+    CHECK_EQ(dial(L"ok;step=1", 0, &h), 0);
     CHECK(count_events() >= 1); /* already delivered when RasDialW returned */
     CHECK(wait_settled());
-    CHECK(!events[0].dial_had_returned && events[0].h == h);
-    CHECK(events[1].dial_had_returned);
+    /* Thread ids are recycled: each thread counts the calls it saw instead. */
+    BOOL fresh = count_events() == N_OK;
+    for (int i = 0; i < count_events(); i++)
+        fresh = fresh && events[i].nth_on_thread == 1;
+    CHECK(fresh);
+    CHECK(hang_up(h));
+}
+
+/* RasDialW fails, and gives out a handle that must still be hung up. */
+static void test_dial_error_with_handle(void)
+{
+    HRASCONN h;
+    CHECK_EQ(dial(L"ok;step=1;dial_error=651", 0, &h), 651);
+    CHECK(h != NULL && count_events() >= 1);
+    RASCONNSTATUSW st;
+    CHECK_EQ(status_of(h, &st), 0);
     CHECK(hang_up(h));
 }
 
@@ -406,15 +435,27 @@ static void test_hangup(void)
 {
     HRASCONN h;
     RASCONNSTATUSW st;
-    /* Mid-dial: no notification after RasHangUpW returns. */
-    CHECK_EQ(dial(L"ok;step=5", 0, &h), 0);
+    /* Mid-dial: RasHangUpW returns at once; one notification comes late. */
+    CHECK_EQ(dial(L"ok;step=5;late=120", 0, &h), 0);
     while (count_events() < 3)
         Sleep(1);
     CHECK_EQ(RasHangUpW(h), 0);
     int n = count_events();
+    Sleep(40);
+    CHECK_EQ(count_events(), n);
+    Sleep(200);
+    CHECK_EQ(count_events(), n + 1);
+    CHECK(last_event().h == h && last_event().state != RASCS_Connected);
+    Sleep(100);
+    CHECK_EQ(count_events(), n + 1);
+    /* late=0: nothing after the hang-up. */
+    CHECK_EQ(dial(L"ok;step=5;late=0", 0, &h), 0);
+    while (count_events() < 3)
+        Sleep(1);
+    CHECK_EQ(RasHangUpW(h), 0);
+    n = count_events();
     Sleep(80);
     CHECK_EQ(count_events(), n);
-    CHECK(last_event().state != RASCS_Connected);
     /* hangup_delay: status answers Disconnected for a while, then handle invalid. */
     CHECK_EQ(dial(L"ok;step=1;hangup_delay=300", 0, &h), 0);
     CHECK(wait_settled());
@@ -427,7 +468,7 @@ static void test_hangup(void)
     CHECK_EQ(status_of(h, &st), ERROR_INVALID_HANDLE);
     /* From inside the notifier: allowed, and the dial stops there. */
     hangup_at = RASCS_DeviceConnected;
-    CHECK_EQ(dial(L"ok;step=1", 0, &h), 0);
+    CHECK_EQ(dial(L"ok;step=1;late=0", 0, &h), 0);
     hangup_inside = TRUE;
     Sleep(200);
     CHECK_EQ(hangup_inside_rc, 0);
@@ -458,7 +499,9 @@ static void test_drop_and_events(void)
     CHECK(status_of(h, &st) == 0 && st.rasconnstate == RASCS_Disconnected);
     CHECK_EQ(st.dwError, ERROR_REMOTE_DISCONNECTION);
     CHECK_EQ(count_events(), n); /* RasDial notifications stopped at Connected */
-    CHECK(hang_up(h));
+    /* The link is gone: so is the connection (DotRas treats 668 as success). */
+    CHECK_EQ(RasHangUpW(h), ERROR_NO_CONNECTION);
+    CHECK_EQ(status_of(h, &st), ERROR_INVALID_HANDLE);
     /* Hanging up signals Disconnection too; the caller may close its event. */
     CHECK_EQ(dial(L"ok;step=1", 0, &h), 0);
     CHECK(wait_settled());
@@ -491,6 +534,10 @@ static void test_status_sizes(void)
     st->dwSize = sizeof(RASCONNSTATUSW);
     CHECK_EQ(RasGetConnectStatusW(h, st), 0);
     CHECK(buf[sizeof(RASCONNSTATUSW)] == 0xEE);
+    memset(buf, 0xEE, sizeof(buf));
+    st->dwSize = 304; /* Windows NT 4: no szPhoneNumber */
+    CHECK_EQ(RasGetConnectStatusW(h, st), 0);
+    CHECK(buf[304] == 0xEE);
     st->dwSize = 100;
     CHECK_EQ(RasGetConnectStatusW(h, st), ERROR_INVALID_SIZE);
     CHECK_EQ(RasGetConnectStatusW(h, NULL), ERROR_INVALID_PARAMETER);
@@ -602,16 +649,80 @@ static void test_errors_and_handles(void)
     CHECK_EQ(RasGetErrorStringW(676, text, 512), 0);
     CHECK_EQ(RasGetErrorStringW(99999, text, 512), ERROR_INVALID_PARAMETER);
     CHECK_EQ(RasGetErrorStringW(691, NULL, 512), ERROR_INVALID_PARAMETER);
-    /* Handles are never reused, even after hang-up. */
+    /* A torn-down handle's value goes to the next connection. */
     HRASCONN seen[5];
-    BOOL distinct = TRUE;
+    BOOL same = TRUE;
     for (int i = 0; i < 5; i++) {
         dial_params(L"ok;step=1", L"", L"", 0, 0, NULL, &seen[i]);
-        distinct = distinct && seen[i] && hang_up(seen[i]);
-        for (int j = 0; j < i; j++)
-            distinct = distinct && seen[i] != seen[j];
+        same = same && seen[i] && seen[i] == seen[0] && hang_up(seen[i]);
     }
-    CHECK(distinct);
+    CHECK(same);
+    /* Not while it is being torn down, nor while it is up. */
+    HRASCONN a, b, c;
+    dial_params(L"ok;step=1;hangup_delay=200", L"", L"", 0, 0, NULL, &a);
+    dial_params(L"ok;step=1", L"", L"", 0, 0, NULL, &b);
+    CHECK(a && b && a != b);
+    CHECK_EQ(RasHangUpW(a), 0);
+    dial_params(L"ok;step=1", L"", L"", 0, 0, NULL, &c);
+    CHECK(c && c != a && c != b);
+    CHECK(hang_up(a) && hang_up(b) && hang_up(c));
+}
+
+/* The sizes ras.h declares (mingw-w64 and the SDK, packed to 4; the table in
+ * ../shared/reference/ras-api.md): each is accepted, a size 2 bytes off is not
+ * (every layout is a multiple of 4). */
+typedef struct { const char *what; DWORD size; } size_case;
+
+static const size_case layouts[] = {
+#ifdef _WIN64
+    {"dialparams", 2108}, {"dialparams", 2112}, {"dialparams", 2120},
+    {"extensions", 44}, {"extensions", 60}, {"extensions", 24},
+    {"conn", 1372}, {"conn", 1388}, {"status", 564}, {"status", 608},
+#else
+    {"dialparams", 2104}, {"dialparams", 2108}, {"dialparams", 2112},
+    {"extensions", 28}, {"extensions", 40}, {"extensions", 16},
+    {"conn", 1368}, {"conn", 1384}, {"status", 564}, {"status", 608},
+#endif
+    {"entryname", 1048}, {"entryname", 520},
+};
+
+/* The answer to a call with one structure of `size` bytes: 632 when refused. */
+static DWORD try_size(const char *what, DWORD size, HRASCONN live)
+{
+    static BYTE buf[4 * 2200];
+    DWORD cb = sizeof(buf), n = 0;
+    HRASCONN h = NULL;
+    memset(buf, 0, sizeof(buf));
+    *(DWORD *)buf = size;
+    if (strcmp(what, "dialparams") == 0)
+        return RasDialW(NULL, NULL, (RASDIALPARAMSW *)buf, 2, (void *)func2, &h);
+    if (strcmp(what, "extensions") == 0) {
+        RASDIALPARAMSW p = {.dwSize = sizeof(p)};
+        return RasDialW((RASDIALEXTENSIONS *)buf, NULL, &p, 2, (void *)func2, &h);
+    }
+    if (strcmp(what, "conn") == 0)
+        return RasEnumConnectionsW((RASCONNW *)buf, &cb, &n);
+    if (strcmp(what, "status") == 0)
+        return RasGetConnectStatusW(live, (RASCONNSTATUSW *)buf);
+    return RasEnumEntriesW(NULL, NULL, (RASENTRYNAMEW *)buf, &cb, &n);
+}
+
+static void test_layouts(void)
+{
+    HRASCONN live;
+    CHECK_EQ(dial(L"ok;step=1", 0, &live), 0);
+    CHECK(wait_settled());
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        char what[80];
+        snprintf(what, sizeof(what), "%s of %lu bytes", layouts[i].what,
+                 (unsigned long)layouts[i].size);
+        check(try_size(layouts[i].what, layouts[i].size, live) != ERROR_INVALID_SIZE, what, __LINE__);
+        snprintf(what, sizeof(what), "%s of %lu bytes refused", layouts[i].what,
+                 (unsigned long)layouts[i].size + 2);
+        check(try_size(layouts[i].what, layouts[i].size + 2, live) == ERROR_INVALID_SIZE, what,
+              __LINE__);
+    }
+    CHECK(hang_up(live));
 }
 
 static void test_stub_is_not_loaded(void)
@@ -650,7 +761,9 @@ int main(void)
     RUN(test_paused_states);
     RUN(test_resume_inside_notifier);
     RUN(test_func2_stops);
-    RUN(test_early);
+    RUN(test_fresh_threads);
+    RUN(test_dial_error_with_handle);
+    RUN(test_layouts);
     RUN(test_hangup);
     RUN(test_drop_and_events);
     RUN(test_status_sizes);

@@ -1,21 +1,51 @@
 /*
- * rasapi32_double.c -- a test double of Windows' rasapi32.dll.
+ * rasapi32_double.c -- a test double of Windows' rasapi32.dll, as strict as
+ * Windows is allowed to be.
  *
- * Wine's own rasapi32 is stubs, so the binding is tested against this DLL,
- * which follows Microsoft's documented protocol for the W functions the
- * binding uses. The phonebook entry name picks a scenario:
+ * Wine's own rasapi32 is stubs, so the backend is tested against this DLL,
+ * written from Microsoft's pages and the SDK's ras.h for the W functions the
+ * backend uses. Where the documentation leaves Windows free, the double takes
+ * the least convenient reading:
+ *
+ *   - every notification runs on a fresh thread, and the first one runs
+ *     while RasDialW has not yet returned the handle;
+ *   - RasHangUpW returns without waiting for a running notifier, and a dial
+ *     hung up before it ended gets one more notification `late` ms after
+ *     RasHangUpW returned ("most of the hang-up processing occurs after the
+ *     RasDialFunc2 callback function returns");
+ *   - a handle stays valid for hangup_delay after RasHangUpW; then its value
+ *     goes to the next connection (lowest free value first);
+ *   - RasDialW can fail with an error AND a handle, which must be hung up;
+ *   - RasHangUpW of a link that dropped answers ERROR_NO_CONNECTION (668);
+ *   - only the structure sizes that ras.h declares are accepted, others get
+ *     ERROR_INVALID_SIZE (632); RAS_DOUBLE_WINVER narrows them to the layouts
+ *     of an older Windows;
+ *   - RAS_DOUBLE_WIN11=1: RASCN_Disconnection fires only for the process's
+ *     first connection (DotRas issue 105).
+ *
+ * Protocol violations are counted (RasDoubleProtocolViolations) and each is
+ * written to stderr as "rasapi32 double: protocol violation: ...", so a run
+ * can fail on them: RasDialW inside a notifier, a handle used after the API
+ * answered ERROR_INVALID_HANDLE for it (until its value is given out again),
+ * and a handle of a failed RasDialW never hung up (checked at exit).
+ *
+ * The phonebook entry name picks a scenario:
  *
  *   keyword[;key=value...]
  *   keywords: ok authfail busy noanswer callback expired
  *   options:  step=MS (between notifications, default 10)
  *             hangup_delay=MS (status still answers this long after RasHangUpW)
+ *             late=MS (the notification after RasHangUpW; default
+ *                 RAS_DOUBLE_LATE_MS, else 150; 0: none)
  *             drop_after=MS (link drops this long after Connected: error 629)
- *             early=1 (first notification before RasDialW returns)
  *             fail_at=STATE (a RASCS_ name without the prefix, or a number)
  *             error=CODE (the error of fail_at; default 651)
+ *             dial_error=CODE (RasDialW returns CODE and the handle, after the
+ *                 first notification; the dial itself goes on)
  *             hold_at=STATE (the dial stops after reporting STATE, as if the
  *                 peer never answered, until it is hung up)
  *             vpn=1 (device "vpn" / "WAN Miniport (PPTP)")
+ *             wide=1 (device name of 128 x U+4E2D, the longest there is)
  *             grow_conns=N, grow_entries=N (the next N RasEnumConnectionsW /
  *                 RasEnumEntriesW calls that answer ERROR_BUFFER_TOO_SMALL each
  *                 add one item, so the caller's retry finds more than it asked for)
@@ -27,11 +57,20 @@
  * (AuthCallback) after each resume.
  *
  * Environment, read at load:
+ * In these lists and paths \uXXXX stands for that UTF-16 unit, so that
+ * names beyond ASCII need no particular locale on the way through Wine.
+ *
  *   RAS_DOUBLE_FOREIGN="Office,Home"  connections "dialled by another process",
  *                                     already Connected (options allowed)
  *   RAS_DOUBLE_ENTRIES="Work,Home"    extra phonebook entries; they dial as "ok"
+ *   RAS_DOUBLE_PHONEBOOK=PATH         the default phonebook's path
  *   RAS_DOUBLE_GROW_CONNS=N           as the grow_conns option, from the start
  *   RAS_DOUBLE_GROW_ENTRIES=N         as the grow_entries option, from the start
+ *   RAS_DOUBLE_LATE_MS=MS             the default of the late option
+ *   RAS_DOUBLE_WINVER=0x600           accept only layouts of that Windows and
+ *                                     older (default: every layout ras.h has)
+ *   RAS_DOUBLE_WIN11=1                RASCN_Disconnection for the first
+ *                                     connection only
  *
  * One critical section guards all state; notifiers are called without it,
  * so they may call back into the DLL (RasDialW excepted: a protocol
@@ -48,9 +87,11 @@
 
 #define RASTUNNELENDPOINT_IPv4 1
 #define DEFAULT_STEP_MS 10
+#define DEFAULT_LATE_MS 150
 #define DEFAULT_FAIL_ERROR 651
 #define AUTH_USER L"user"
 #define AUTH_PASSWORD L"right"
+#define WIDE_CHAR 0x4E2D
 
 /* RASCONNSTATUSW as Windows 7 and later declare it; mingw stops at szPhoneNumber. */
 #include <pshpack4.h>
@@ -60,25 +101,71 @@ typedef struct {
     RASTUNNELENDPOINT remoteEndPoint;
     DWORD rasconnsubstate;
 } RASCONNSTATUSW_WIN7;
+/* RASCONNW as Vista and later declare it: guidCorrelationId appended. */
+typedef struct {
+    RASCONNW xp;
+    GUID guidCorrelationId;
+} RASCONNW_VISTA;
 #include <poppack.h>
-#ifdef _WIN64
-_Static_assert(sizeof(RASCONNSTATUSW_WIN7) == 608, "Windows 7 RASCONNSTATUSW is 608 bytes on x64");
-#endif
 
-/* Vista and later append a GUID (guidCorrelationId) to RASCONNW. */
-#define RASCONNW_VISTA_SIZE (sizeof(RASCONNW) + sizeof(GUID))
-/* Windows 8 appends szEncPassword to RASDIALPARAMSW (after mingw's dwIfIndex). */
-#define RASDIALPARAMSW_WIN8_SIZE (sizeof(RASDIALPARAMSW) + sizeof(LPWSTR))
-#define RASDIALPARAMSW_2K_SIZE offsetof(RASDIALPARAMSW, dwIfIndex)
-/* Windows 7 appends fSkipPppAuth and RASDEVSPECIFICINFO {DWORD, BYTE*}. */
-#define RASDIALEXT_WIN7_SIZE (sizeof(RASDIALEXTENSIONS) + sizeof(BOOL) + sizeof(DWORD) + sizeof(BYTE *))
+/* ---- the layouts ras.h declares, by the WINVER that brought each -------- */
+
+/* Every RAS structure is packed to 4 and holds DWORDs: an older layout's
+ * size is the offset of the first newer field, rounded up to 4. */
+#define ROUND4(n) (((n) + 3) & ~(size_t)3)
+
+typedef struct { DWORD winver; size_t size; } layout;
+
+static const layout dialparams_layouts[] = {
+    {0x400, ROUND4(offsetof(RASDIALPARAMSW, dwSubEntry))},
+    {0x401, ROUND4(offsetof(RASDIALPARAMSW, dwIfIndex))},
+    {0x601, sizeof(RASDIALPARAMSW)},
+    {0x602, sizeof(RASDIALPARAMSW) + sizeof(LPWSTR)},   /* szEncPassword */
+};
+static const layout extensions_layouts[] = {
+    {0x400, ROUND4(offsetof(RASDIALEXTENSIONS, reserved1))},
+    {0x500, sizeof(RASDIALEXTENSIONS)},
+    /* fSkipPppAuth and RASDEVSPECIFICINFO { DWORD dwSize; BYTE *pb; } */
+    {0x601, sizeof(RASDIALEXTENSIONS) + sizeof(BOOL) + sizeof(DWORD) + sizeof(BYTE *)},
+};
+static const layout conn_layouts[] = {
+    {0x400, ROUND4(offsetof(RASCONNW, szPhonebook))},
+    {0x401, ROUND4(offsetof(RASCONNW, guidEntry))},
+    {0x500, ROUND4(offsetof(RASCONNW, dwFlags))},
+    {0x501, sizeof(RASCONNW)},
+    {0x600, sizeof(RASCONNW_VISTA)},
+};
+static const layout status_layouts[] = {
+    {0x400, ROUND4(offsetof(RASCONNSTATUSW, szPhoneNumber))},
+    {0x401, sizeof(RASCONNSTATUSW)},
+    {0x601, sizeof(RASCONNSTATUSW_WIN7)},
+};
+static const layout entryname_layouts[] = {
+    {0x400, ROUND4(offsetof(RASENTRYNAMEW, dwFlags))},
+    {0x500, sizeof(RASENTRYNAMEW)},
+};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static DWORD winver = 0xA00; /* RAS_DOUBLE_WINVER */
+
+static BOOL accepts(const layout *list, size_t n, DWORD size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].winver <= winver && list[i].size == size)
+            return TRUE;
+    return FALSE;
+}
+#define ACCEPTS(list, size) accepts(list, COUNT(list), (DWORD)(size))
+
+/* Does a structure of `size` bytes (one of the layouts) reach field end `end`? */
+#define HAS(size, type, field) ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 enum kind { K_OK, K_AUTHFAIL, K_BUSY, K_NOANSWER, K_CALLBACK, K_EXPIRED };
 
 typedef struct {
     enum kind kind;
-    DWORD step, hangup_delay, drop_after, error, grow_conns, grow_entries;
-    BOOL early, vpn;
+    DWORD step, hangup_delay, drop_after, error, grow_conns, grow_entries, late, dial_error;
+    BOOL vpn, wide;
     int fail_at; /* a RASCONNSTATE, or -1 */
     int hold_at; /* a RASCONNSTATE, or -1 */
 } scenario;
@@ -86,6 +173,7 @@ typedef struct {
 typedef struct conn {
     struct conn *next;
     HRASCONN handle;
+    GUID correlation;                     /* what tells reused handle values apart */
     WCHAR entry[RAS_MaxEntryName + 1];
     scenario sc;
     RASDIALPARAMSW params;                /* latest, replaced on resume */
@@ -94,23 +182,28 @@ typedef struct conn {
     void *notifier;
     BOOL paused_states;
     RASCONNSTATE state;
+    RASCONNSTATE pending;  /* the state the dial reports next */
     DWORD error;
     BOOL started;     /* RasDialW has stored the handle */
     BOOL first_done;  /* the first notification has returned */
     BOOL dial_done;   /* Connected, failed or hung up */
+    BOOL finished;    /* the notifier heard Connected or an error */
     BOOL paused;      /* waiting for RasDialW to resume */
     BOOL quiet;       /* RasDialFunc2 returned 0 */
     BOOL in_callback;
+    DWORD callback_thread; /* the thread running the notifier */
     BOOL hung_up;
+    BOOL dropped;     /* the link went down by itself */
+    BOOL must_hang_up; /* RasDialW failed but gave out this handle */
+    BOOL first_of_process;
     DWORD hangup_tick;
     HANDLE thread;
-    DWORD thread_id;
     CONDITION_VARIABLE cv; /* any change of the flags above */
 } conn;
 
 typedef struct registration {
     struct registration *next;
-    HRASCONN target; /* INVALID_HANDLE_VALUE: every connection */
+    conn *target;    /* NULL: every connection */
     HANDLE event;    /* our duplicate of the caller's event */
     DWORD flags;
 } registration;
@@ -118,10 +211,20 @@ typedef struct registration {
 static CRITICAL_SECTION lock;
 static conn *conns;
 static registration *registrations;
-static ULONG_PTR handle_counter;
 static DWORD grow_connections, grow_entries, extra_entries_grown;
 static WCHAR extra_entries[1024];
+static WCHAR default_phonebook[MAX_PATH + 1] = L"C:\\rasphone.pbk";
 static LONG protocol_violations;
+static DWORD default_late = DEFAULT_LATE_MS;
+static BOOL win11;
+static BOOL dialled_any;
+static unsigned long correlation_counter;
+
+/* Handle values the API answered ERROR_INVALID_HANDLE for and has not given
+ * out again: using one is acting on a connection that has ended. */
+#define MAX_TOLD 256
+static HRASCONN told_invalid[MAX_TOLD];
+static unsigned n_told;
 
 static const struct { const char *name; RASCONNSTATE state; } state_names[] = {
     {"OpenPort", RASCS_OpenPort}, {"PortOpened", RASCS_PortOpened},
@@ -142,7 +245,21 @@ static const struct { const char *name; enum kind kind; int fail_at; DWORD error
     {"callback", K_CALLBACK, -1, 0},
     {"expired", K_EXPIRED, -1, 0},
 };
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Straight to the handle: no CRT buffer may hold it back behind later output. */
+static void note(const char *text)
+{
+    DWORD written;
+    WriteFile(GetStdHandle(STD_ERROR_HANDLE), text, (DWORD)strlen(text), &written, NULL);
+}
+
+static void violation(const char *what)
+{
+    char line[200];
+    InterlockedIncrement(&protocol_violations);
+    snprintf(line, sizeof(line), "rasapi32 double: protocol violation: %s\n", what);
+    note(line);
+}
 
 /* ---- scenario parsing ------------------------------------------------- */
 
@@ -183,8 +300,10 @@ static BOOL parse_option(char *opt, scenario *sc)
     if (strcmp(opt, "error") == 0) return parse_number(value, &sc->error);
     if (strcmp(opt, "fail_at") == 0) return (sc->fail_at = parse_state(value)) >= 0;
     if (strcmp(opt, "hold_at") == 0) return (sc->hold_at = parse_state(value)) >= 0;
-    if (strcmp(opt, "early") == 0 && parse_number(value, &flag)) { sc->early = flag != 0; return TRUE; }
+    if (strcmp(opt, "late") == 0) return parse_number(value, &sc->late);
+    if (strcmp(opt, "dial_error") == 0) return parse_number(value, &sc->dial_error);
     if (strcmp(opt, "vpn") == 0 && parse_number(value, &flag)) { sc->vpn = flag != 0; return TRUE; }
+    if (strcmp(opt, "wide") == 0 && parse_number(value, &flag)) { sc->wide = flag != 0; return TRUE; }
     return FALSE;
 }
 
@@ -208,6 +327,7 @@ static BOOL parse_scenario(const WCHAR *entry, scenario *sc, BOOL any_name)
         return FALSE;
     memset(sc, 0, sizeof(*sc));
     sc->step = DEFAULT_STEP_MS;
+    sc->late = default_late;
     sc->fail_at = -1;
     sc->hold_at = -1;
     char *keyword = strtok_r(text, ";", &save);
@@ -253,20 +373,47 @@ static BOOL expired(const conn *c)
     return c->hung_up && GetTickCount() - c->hangup_tick >= c->sc.hangup_delay;
 }
 
-/* A handle the API still answers for: not hung up, or within hangup_delay. */
+static void forget_told(HRASCONN h)
+{
+    for (unsigned i = 0; i < n_told; i++)
+        if (told_invalid[i] == h)
+            told_invalid[i] = told_invalid[--n_told];
+}
+
+/* The answer for a handle with no connection: remembered, so that a caller
+ * who goes on using it is caught. */
+static DWORD invalid_handle(HRASCONN h, const char *api)
+{
+    for (unsigned i = 0; i < n_told; i++) {
+        if (told_invalid[i] == h) {
+            char what[120];
+            snprintf(what, sizeof(what), "%s on handle %p after it was reported invalid",
+                     api, (void *)h);
+            violation(what);
+            return ERROR_INVALID_HANDLE;
+        }
+    }
+    if (n_told < MAX_TOLD)
+        told_invalid[n_told++] = h;
+    return ERROR_INVALID_HANDLE;
+}
+
+/* The connection a handle value stands for now: not hung up, or within
+ * hangup_delay. Expired records may linger (a late notification is due)
+ * beside a new connection that was given the same value. */
 static conn *find_live(HRASCONN h)
 {
     for (conn *c = conns; c; c = c->next)
-        if (c->handle == h)
-            return expired(c) ? NULL : c;
+        if (c->handle == h && !expired(c))
+            return c;
     return NULL;
 }
 
-static void drop_registrations_of(HRASCONN h)
+static void drop_registrations_of(const conn *c)
 {
     for (registration **p = &registrations; *p;) {
         registration *r = *p;
-        if (r->target == h) {
+        if (r->target == c) {
             *p = r->next;
             CloseHandle(r->event);
             free(r);
@@ -286,7 +433,7 @@ static void sweep(void)
             *p = c->next;
             if (c->thread)
                 CloseHandle(c->thread);
-            drop_registrations_of(c->handle);
+            drop_registrations_of(c);
             free(c);
         } else {
             p = &c->next;
@@ -296,9 +443,24 @@ static void sweep(void)
 
 static void signal_event(const conn *c, DWORD flag)
 {
+    /* Windows 11 (DotRas issue 105): disconnections are told only for the
+     * first connection the process dialled. */
+    if (win11 && flag == RASCN_Disconnection && !c->first_of_process)
+        return;
     for (registration *r = registrations; r; r = r->next)
-        if ((r->target == INVALID_HANDLE_VALUE || r->target == c->handle) && (r->flags & flag))
+        if ((!r->target || r->target == c) && (r->flags & flag))
             SetEvent(r->event);
+}
+
+/* The lowest handle value no connection holds: Windows gives a torn-down
+ * connection's value to the next one. The offset keeps it clear of NULL. */
+static HRASCONN free_handle(void)
+{
+    for (ULONG_PTR k = 1;; k++) {
+        HRASCONN h = (HRASCONN)(0x5A0000 + 0x10 * k);
+        if (!find_live(h))
+            return h;
+    }
 }
 
 static conn *new_conn(const WCHAR *entry, const scenario *sc)
@@ -306,10 +468,13 @@ static conn *new_conn(const WCHAR *entry, const scenario *sc)
     conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    /* Counting up never reuses a handle; the offset keeps it clear of NULL. */
-    c->handle = (HRASCONN)(ULONG_PTR)(0x5A0000 + 0x10 * ++handle_counter);
+    c->handle = free_handle();
+    forget_told(c->handle);
+    c->correlation.Data1 = (DWORD)++correlation_counter;
+    c->correlation.Data2 = 0x5A5A;
     wcsncpy(c->entry, entry, RAS_MaxEntryName);
     c->sc = *sc;
+    c->pending = RASCS_OpenPort;
     InitializeConditionVariable(&c->cv);
     c->next = conns;
     conns = c;
@@ -357,6 +522,35 @@ static DWORD deliver(conn *c, RASCONNSTATE st, DWORD err)
     }
 }
 
+typedef struct {
+    conn *c;
+    RASCONNSTATE st;
+    DWORD err, keep;
+} notification;
+
+static DWORD WINAPI notification_thread(void *arg)
+{
+    notification *n = arg;
+    EnterCriticalSection(&lock);
+    n->c->callback_thread = GetCurrentThreadId();
+    LeaveCriticalSection(&lock);
+    n->keep = deliver(n->c, n->st, n->err);
+    return 0;
+}
+
+/* Calls the notifier on a thread of its own and waits for it: dialling is
+ * suspended while the notifier runs. Returns its answer (0: stop). */
+static DWORD deliver_on_new_thread(conn *c, RASCONNSTATE st, DWORD err)
+{
+    notification n = {.c = c, .st = st, .err = err, .keep = 1};
+    HANDLE t = CreateThread(NULL, 0, notification_thread, &n, 0, NULL);
+    if (!t)
+        return deliver(c, st, err); /* no thread to be had: this one */
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    return n.keep;
+}
+
 /* Enter a state and tell the notifier; FALSE once hung up. `pause` marks a
  * paused state before the notifier hears of it, so a resume can follow at once. */
 static BOOL notify(conn *c, RASCONNSTATE st, DWORD err, BOOL pause)
@@ -369,11 +563,12 @@ static BOOL notify(conn *c, RASCONNSTATE st, DWORD err, BOOL pause)
         c->error = err;
         c->paused = pause;
         c->in_callback = call;
+        c->finished = err != 0 || st == RASCS_Connected;
         if (st == RASCS_Connected)
             signal_event(c, RASCN_Connection);
     }
     LeaveCriticalSection(&lock);
-    DWORD keep = call ? deliver(c, st, err) : 1;
+    DWORD keep = call ? deliver_on_new_thread(c, st, err) : 1;
     EnterCriticalSection(&lock);
     c->in_callback = FALSE;
     c->first_done = TRUE;
@@ -382,6 +577,21 @@ static BOOL notify(conn *c, RASCONNSTATE st, DWORD err, BOOL pause)
     WakeAllConditionVariable(&c->cv);
     LeaveCriticalSection(&lock);
     return go;
+}
+
+/* The hang-up's own processing: a dial that had not ended hears once more,
+ * `late` ms after RasHangUpW returned, of the state it was about to report. */
+static void notify_late(conn *c)
+{
+    EnterCriticalSection(&lock);
+    BOOL call = c->hung_up && !c->finished && !c->quiet && c->notifier && c->sc.late;
+    RASCONNSTATE st = c->pending;
+    DWORD late = c->sc.late;
+    LeaveCriticalSection(&lock);
+    if (!call)
+        return;
+    Sleep(late);
+    deliver_on_new_thread(c, st, 0);
 }
 
 /* Wait up to ms, or until hung up; FALSE if hung up. */
@@ -409,6 +619,7 @@ static void hold(conn *c)
 static BOOL advance(conn *c, RASCONNSTATE st)
 {
     DWORD err = (int)st == c->sc.fail_at ? c->sc.error : 0;
+    c->pending = st;
     if (!nap(c, c->sc.step) || !notify(c, st, err, FALSE))
         return FALSE;
     if (err == 0 && (int)st == c->sc.hold_at) {
@@ -420,6 +631,7 @@ static BOOL advance(conn *c, RASCONNSTATE st)
 
 static BOOL fail(conn *c, RASCONNSTATE st, DWORD err)
 {
+    c->pending = st;
     if (nap(c, c->sc.step))
         notify(c, st, err, FALSE);
     return FALSE;
@@ -428,6 +640,7 @@ static BOOL fail(conn *c, RASCONNSTATE st, DWORD err)
 /* Report a paused state and wait for RasDialW to resume; FALSE if hung up. */
 static BOOL pause_in(conn *c, RASCONNSTATE st)
 {
+    c->pending = st;
     if (!nap(c, c->sc.step) || !notify(c, st, 0, TRUE))
         return FALSE;
     EnterCriticalSection(&lock);
@@ -514,6 +727,7 @@ static void watch_link(conn *c)
     if (!c->hung_up) {
         c->state = RASCS_Disconnected;
         c->error = ERROR_REMOTE_DISCONNECTION;
+        c->dropped = TRUE;
         signal_event(c, RASCN_Disconnection);
     }
     LeaveCriticalSection(&lock);
@@ -522,12 +736,8 @@ static void watch_link(conn *c)
 static DWORD WINAPI dial_thread(void *arg)
 {
     conn *c = arg;
-    EnterCriticalSection(&lock);
-    /* Normally the first notification waits until RasDialW has returned the handle. */
-    while (!c->started && c->notifier && !c->sc.early)
-        SleepConditionVariableCS(&c->cv, &lock, INFINITE);
-    LeaveCriticalSection(&lock);
     BOOL connected = run_dial(c);
+    notify_late(c);
     EnterCriticalSection(&lock);
     c->dial_done = c->first_done = TRUE;
     WakeAllConditionVariable(&c->cv);
@@ -537,28 +747,13 @@ static DWORD WINAPI dial_thread(void *arg)
     return 0;
 }
 
-/* Straight to the handle: no CRT buffer may hold it back behind later output. */
-static void note(const char *text)
-{
-    DWORD written;
-    WriteFile(GetStdHandle(STD_ERROR_HANDLE), text, (DWORD)strlen(text), &written, NULL);
-}
-
 /* ---- RasDialW --------------------------------------------------------------- */
-
-static BOOL valid_sizes(const RASDIALEXTENSIONS *ext, const RASDIALPARAMSW *p)
-{
-    if (ext && ext->dwSize != sizeof(*ext) && ext->dwSize != RASDIALEXT_WIN7_SIZE)
-        return FALSE;
-    return p->dwSize == sizeof(*p) || p->dwSize == RASDIALPARAMSW_2K_SIZE ||
-           p->dwSize == RASDIALPARAMSW_WIN8_SIZE;
-}
 
 /* Is the calling thread inside one of our notifiers? (lock held) */
 static BOOL inside_notifier(void)
 {
     for (conn *c = conns; c; c = c->next)
-        if (c->in_callback && c->thread_id == GetCurrentThreadId())
+        if (c->in_callback && c->callback_thread == GetCurrentThreadId())
             return TRUE;
     return FALSE;
 }
@@ -573,7 +768,9 @@ static void copy_params(conn *c, const RASDIALPARAMSW *p)
 static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notifier)
 {
     conn *c = find_live(h);
-    if (!c || c->hung_up)
+    if (!c)
+        return invalid_handle(h, "RasDialW (resume)");
+    if (c->hung_up)
         return ERROR_INVALID_HANDLE;
     if (!c->paused)
         return c->dial_done ? ERROR_INVALID_PARAMETER : ERROR_DIAL_ALREADY_IN_PROGRESS;
@@ -587,7 +784,9 @@ static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notif
     return 0;
 }
 
-/* Start a new dial; the thread runs it, RasDialW waits only as the mode requires. */
+/* Start a new dial; the thread runs it. With a notifier RasDialW returns
+ * once the first notification has been delivered (Windows may deliver it
+ * before the caller has the handle); without one, when the dial has ended. */
 static DWORD start_dial(const RASDIALEXTENSIONS *ext, const RASDIALPARAMSW *p,
                         DWORD type, void *notifier, HRASCONN *out)
 {
@@ -601,20 +800,27 @@ static DWORD start_dial(const RASDIALEXTENSIONS *ext, const RASDIALPARAMSW *p,
     wcscpy(c->first_password, c->params.szPassword);
     c->notifier_type = type;
     c->notifier = notifier;
+    c->first_of_process = !dialled_any;
+    dialled_any = TRUE;
     /* Without a notifier nobody could resume a pause: treated as errors then. */
     c->paused_states = notifier && ext && (ext->dwfOptions & RDEOPT_PausedStates);
     grow_connections += sc.grow_conns;
     grow_entries += sc.grow_entries;
-    c->thread = CreateThread(NULL, 0, dial_thread, c, 0, &c->thread_id);
+    c->thread = CreateThread(NULL, 0, dial_thread, c, 0, NULL);
     if (!c->thread) {
         c->hung_up = TRUE; /* swept at once */
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    while (notifier ? (sc.early && !c->first_done) : !c->dial_done)
+    while (notifier ? !c->first_done : !c->dial_done)
         SleepConditionVariableCS(&c->cv, &lock, INFINITE);
     *out = c->handle;
     c->started = TRUE;
     WakeAllConditionVariable(&c->cv);
+    if (sc.dial_error) {
+        /* An error, and a handle all the same: the caller must hang it up. */
+        c->must_hang_up = TRUE;
+        return sc.dial_error;
+    }
     return notifier ? 0 : c->error;
 }
 
@@ -624,14 +830,14 @@ DWORD WINAPI RasDialW(LPRASDIALEXTENSIONS ext, LPCWSTR phonebook, LPRASDIALPARAM
     (void)phonebook;
     if (!params || !out || (notifier && notifier_type > 2 && notifier_type != 0xFFFFFFFF))
         return ERROR_INVALID_PARAMETER;
-    if (!valid_sizes(ext, params))
+    if ((ext && !ACCEPTS(extensions_layouts, ext->dwSize)) ||
+        !ACCEPTS(dialparams_layouts, params->dwSize))
         return ERROR_INVALID_SIZE;
     EnterCriticalSection(&lock);
     sweep();
     DWORD rc;
     if (inside_notifier()) {
-        InterlockedIncrement(&protocol_violations);
-        note("rasapi32 double: protocol violation: RasDialW called inside a notifier\n");
+        violation("RasDialW called inside a notifier");
         rc = ERROR_INVALID_PARAMETER;
     } else if (*out) {
         rc = resume(*out, params, notifier_type, notifier);
@@ -644,62 +850,75 @@ DWORD WINAPI RasDialW(LPRASDIALEXTENSIONS ext, LPCWSTR phonebook, LPRASDIALPARAM
 
 /* ---- hang-up and status --------------------------------------------------- */
 
+/* Returns at once: nothing waits for a running notifier, and a dial that had
+ * not ended still hears from us once (notify_late). */
 DWORD WINAPI RasHangUpW(HRASCONN h)
 {
+    DWORD rc = 0;
     EnterCriticalSection(&lock);
     sweep();
     conn *c = find_live(h);
-    if (c && !c->hung_up) {
+    if (!c) {
+        rc = invalid_handle(h, "RasHangUpW");
+    } else if (!c->hung_up) {
         c->hung_up = TRUE;
+        c->must_hang_up = FALSE;
         c->hangup_tick = GetTickCount();
-        c->state = RASCS_Disconnected;
-        c->error = 0;
+        if (c->dropped) {
+            /* The link is gone already: so is the connection. */
+            c->sc.hangup_delay = 0;
+            rc = ERROR_NO_CONNECTION;
+        } else {
+            c->state = RASCS_Disconnected;
+            c->error = 0;
+            signal_event(c, RASCN_Disconnection);
+        }
         c->paused = FALSE;
-        signal_event(c, RASCN_Disconnection);
         WakeAllConditionVariable(&c->cv);
-        /* No notification may follow our return; a notifier hanging up its
-         * own connection must not wait for itself. */
-        while (c->in_callback && c->thread_id != GetCurrentThreadId())
-            SleepConditionVariableCS(&c->cv, &lock, INFINITE);
     }
     LeaveCriticalSection(&lock);
-    return c ? 0 : ERROR_INVALID_HANDLE;
+    return rc;
 }
 
 static void fill_status(const conn *c, RASCONNSTATUSW *st)
 {
+    RASCONNSTATUSW_WIN7 full;
     DWORD size = st->dwSize;
-    memset(st, 0, size);
-    st->dwSize = size;
-    st->rasconnstate = c->state;
-    st->dwError = c->error;
-    wcscpy(st->szDeviceType, c->sc.vpn ? L"vpn" : L"modem");
-    wcscpy(st->szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
-    wcsncpy(st->szPhoneNumber, c->params.szPhoneNumber[0] ? c->params.szPhoneNumber : L"5550100",
-            RAS_MaxPhoneNumber);
-    if (size >= sizeof(RASCONNSTATUSW_WIN7)) {
-        RASCONNSTATUSW_WIN7 *w7 = (RASCONNSTATUSW_WIN7 *)st;
-        static const BYTE local[4] = {10, 0, 0, 2}, remote[4] = {10, 0, 0, 1};
-        w7->localEndPoint.dwType = RASTUNNELENDPOINT_IPv4;
-        memcpy(&w7->localEndPoint.ipv4, local, sizeof(local));
-        w7->remoteEndPoint.dwType = RASTUNNELENDPOINT_IPv4;
-        memcpy(&w7->remoteEndPoint.ipv4, remote, sizeof(remote));
+    memset(&full, 0, sizeof(full));
+    full.v1.dwSize = size;
+    full.v1.rasconnstate = c->state;
+    full.v1.dwError = c->error;
+    wcscpy(full.v1.szDeviceType, c->sc.vpn ? L"vpn" : L"modem");
+    if (c->sc.wide) {
+        for (int i = 0; i < RAS_MaxDeviceName; i++)
+            full.v1.szDeviceName[i] = WIDE_CHAR;
+    } else {
+        wcscpy(full.v1.szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
     }
+    wcsncpy(full.v1.szPhoneNumber,
+            c->params.szPhoneNumber[0] ? c->params.szPhoneNumber : L"5550100", RAS_MaxPhoneNumber);
+    static const BYTE local[4] = {10, 0, 0, 2}, remote[4] = {10, 0, 0, 1};
+    full.localEndPoint.dwType = RASTUNNELENDPOINT_IPv4;
+    memcpy(&full.localEndPoint.ipv4, local, sizeof(local));
+    full.remoteEndPoint.dwType = RASTUNNELENDPOINT_IPv4;
+    memcpy(&full.remoteEndPoint.ipv4, remote, sizeof(remote));
+    memcpy(st, &full, size); /* the caller's layout is a prefix of the newest */
 }
 
 DWORD WINAPI RasGetConnectStatusW(HRASCONN h, LPRASCONNSTATUSW status)
 {
     if (!status)
         return ERROR_INVALID_PARAMETER;
-    if (status->dwSize != sizeof(RASCONNSTATUSW) && status->dwSize != sizeof(RASCONNSTATUSW_WIN7))
+    if (!ACCEPTS(status_layouts, status->dwSize))
         return ERROR_INVALID_SIZE;
     EnterCriticalSection(&lock);
     sweep();
     conn *c = find_live(h);
+    DWORD rc = c ? 0 : invalid_handle(h, "RasGetConnectStatusW");
     if (c)
         fill_status(c, status);
     LeaveCriticalSection(&lock);
-    return c ? 0 : ERROR_INVALID_HANDLE;
+    return rc;
 }
 
 /* ---- enumerations ------------------------------------------------------------ */
@@ -741,13 +960,17 @@ static DWORD live_count(void)
 
 static void fill_conn(const conn *c, RASCONNW *out, DWORD size)
 {
-    memset(out, 0, size);
-    out->dwSize = size;
-    out->hrasconn = c->handle;
-    wcsncpy(out->szEntryName, c->entry, RAS_MaxEntryName);
-    wcscpy(out->szDeviceType, c->sc.vpn ? L"vpn" : L"modem");
-    wcscpy(out->szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
-    out->luid.LowPart = (DWORD)(ULONG_PTR)c->handle;
+    RASCONNW_VISTA full;
+    memset(&full, 0, sizeof(full));
+    full.xp.dwSize = size;
+    full.xp.hrasconn = c->handle;
+    wcsncpy(full.xp.szEntryName, c->entry, RAS_MaxEntryName);
+    wcscpy(full.xp.szDeviceType, c->sc.vpn ? L"vpn" : L"modem");
+    wcscpy(full.xp.szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
+    wcscpy(full.xp.szPhonebook, default_phonebook);
+    full.xp.luid.LowPart = 0x3E7; /* the logon session: the same for every connection */
+    full.guidCorrelationId = c->correlation;
+    memcpy(out, &full, size);
 }
 
 DWORD WINAPI RasEnumConnectionsW(LPRASCONNW buf, LPDWORD lpcb, LPDWORD lpcount)
@@ -755,7 +978,7 @@ DWORD WINAPI RasEnumConnectionsW(LPRASCONNW buf, LPDWORD lpcb, LPDWORD lpcount)
     if (!lpcb || !lpcount)
         return ERROR_INVALID_PARAMETER;
     DWORD size = buf ? buf->dwSize : sizeof(RASCONNW);
-    if (size != sizeof(RASCONNW) && size != RASCONNW_VISTA_SIZE)
+    if (!ACCEPTS(conn_layouts, size))
         return ERROR_INVALID_SIZE;
     EnterCriticalSection(&lock);
     sweep();
@@ -803,22 +1026,23 @@ DWORD WINAPI RasEnumEntriesW(LPCWSTR reserved, LPCWSTR phonebook, LPRASENTRYNAME
     static WCHAR names[MAX_ENTRIES][RAS_MaxEntryName + 1]; /* used under the lock */
     if (reserved || !lpcb || !lpcount)
         return ERROR_INVALID_PARAMETER;
-    if (buf && buf->dwSize != sizeof(RASENTRYNAMEW))
+    DWORD size = buf ? buf->dwSize : sizeof(RASENTRYNAMEW);
+    if (!ACCEPTS(entryname_layouts, size))
         return ERROR_INVALID_SIZE;
     EnterCriticalSection(&lock);
     DWORD count = entry_names(names, MAX_ENTRIES);
-    DWORD rc = check_buffer(buf, sizeof(RASENTRYNAMEW), count, lpcb, lpcount, &grow_entries,
-                            grow_an_entry);
+    DWORD rc = check_buffer(buf, size, count, lpcb, lpcount, &grow_entries, grow_an_entry);
     for (DWORD i = 0; rc == 0 && i < count; i++) {
-        RASENTRYNAMEW *e = &buf[i];
-        memset(e, 0, sizeof(*e));
-        e->dwSize = sizeof(*e);
-        wcscpy(e->szEntryName, names[i]);
-        e->dwFlags = REN_User;
-        wcsncpy(e->szPhonebookPath, phonebook ? phonebook : L"C:\\rasphone.pbk", MAX_PATH);
+        RASENTRYNAMEW full;
+        memset(&full, 0, sizeof(full));
+        full.dwSize = size;
+        wcscpy(full.szEntryName, names[i]);
+        full.dwFlags = REN_User;
+        wcsncpy(full.szPhonebookPath, phonebook ? phonebook : default_phonebook, MAX_PATH);
+        memcpy((BYTE *)buf + i * size, &full, size);
     }
     if (rc == 0)
-        *lpcb = count * sizeof(RASENTRYNAMEW);
+        *lpcb = count * size;
     LeaveCriticalSection(&lock);
     return rc;
 }
@@ -833,8 +1057,9 @@ DWORD WINAPI RasConnectionNotificationW(HRASCONN h, HANDLE event, DWORD flags)
     sweep();
     DWORD rc = 0;
     registration *r = NULL;
-    if (h != INVALID_HANDLE_VALUE && !find_live(h))
-        rc = ERROR_INVALID_HANDLE;
+    conn *target = h == INVALID_HANDLE_VALUE ? NULL : find_live(h);
+    if (h != INVALID_HANDLE_VALUE && !target)
+        rc = invalid_handle(h, "RasConnectionNotificationW");
     else if (!(r = calloc(1, sizeof(*r))))
         rc = ERROR_NOT_ENOUGH_MEMORY;
     /* Our own duplicate: the caller may close its handle whenever it likes. */
@@ -842,7 +1067,7 @@ DWORD WINAPI RasConnectionNotificationW(HRASCONN h, HANDLE event, DWORD flags)
                               0, FALSE, DUPLICATE_SAME_ACCESS))
         rc = ERROR_INVALID_HANDLE;
     if (rc == 0) {
-        r->target = h;
+        r->target = target;
         r->flags = flags;
         r->next = registrations;
         registrations = r;
@@ -872,6 +1097,7 @@ static const struct { DWORD code; const WCHAR *text; } error_texts[] = {
     {ERROR_AUTHENTICATION_FAILURE, L"The user name or password is not valid."},
     {ERROR_INTERACTIVE_MODE, L"The connection needs information from the user."},
     {ERROR_PPP_TIMEOUT, L"The remote computer did not respond in time."},
+    {ERROR_NO_CONNECTION, L"The connection was dropped."},
     {ERROR_DIAL_ALREADY_IN_PROGRESS, L"This connection is already being dialed."},
 };
 
@@ -890,44 +1116,92 @@ DWORD WINAPI RasGetErrorStringW(UINT code, LPWSTR buf, DWORD cch)
     return ERROR_INVALID_PARAMETER;
 }
 
-/* Not part of rasapi32: lets the double's own test see refused RasDialW calls. */
+/* Not part of rasapi32: lets the double's own test see the violations. */
 LONG WINAPI RasDoubleProtocolViolations(void)
 {
     return InterlockedCompareExchange(&protocol_violations, 0, 0);
 }
 
-/* ---- load ------------------------------------------------------------------- */
+/* ---- load and exit ------------------------------------------------------- */
 
-static DWORD env_number(const WCHAR *name)
+static DWORD env_number(const WCHAR *name, DWORD fallback)
 {
     WCHAR value[32];
     DWORD n = GetEnvironmentVariableW(name, value, COUNT(value));
-    return n && n < COUNT(value) ? (DWORD)wcstoul(value, NULL, 10) : 0;
+    return n && n < COUNT(value) ? (DWORD)wcstoul(value, NULL, 0) : fallback;
+}
+
+/* \uXXXX to the unit it names, in place. */
+static void unescape(WCHAR *s)
+{
+    WCHAR *out = s;
+    while (*s) {
+        WCHAR hex[5] = {0};
+        if (s[0] == L'\\' && s[1] == L'u' && wcslen(s) >= 6) {
+            wcsncpy(hex, s + 2, 4);
+            *out++ = (WCHAR)wcstoul(hex, NULL, 16);
+            s += 6;
+        } else {
+            *out++ = *s++;
+        }
+    }
+    *out = L'\0';
 }
 
 static void load_foreign(void)
 {
-    WCHAR list[1024], *cursor = list;
+    WCHAR list[4096], *cursor = list;
     DWORD n = GetEnvironmentVariableW(L"RAS_DOUBLE_FOREIGN", list, COUNT(list));
     if (!n || n >= COUNT(list))
         return;
+    unescape(list);
     for (WCHAR *item; (item = next_item(&cursor));)
         add_foreign(item);
+}
+
+static void load_text(const WCHAR *name, WCHAR *dst, DWORD count)
+{
+    WCHAR value[4096];
+    DWORD n = GetEnvironmentVariableW(name, value, COUNT(value));
+    if (!n || n >= COUNT(value))
+        return;
+    unescape(value);
+    if (wcslen(value) < count)
+        wcscpy(dst, value);
+}
+
+/* At exit the other threads are gone (maybe inside the lock): read only. */
+static void check_at_exit(void)
+{
+    for (conn *c = conns; c; c = c->next) {
+        if (c->must_hang_up && !c->hung_up) {
+            char what[120];
+            snprintf(what, sizeof(what), "handle %p of a failed RasDialW never hung up",
+                     (void *)c->handle);
+            violation(what);
+        }
+    }
 }
 
 BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
 {
     (void)reserved;
+    if (reason == DLL_PROCESS_DETACH) {
+        check_at_exit();
+        return TRUE;
+    }
     if (reason != DLL_PROCESS_ATTACH)
         return TRUE;
     /* Dial threads may outlive a FreeLibrary; nothing is torn down on detach. */
     DisableThreadLibraryCalls(inst);
     InitializeCriticalSection(&lock);
-    DWORD n = GetEnvironmentVariableW(L"RAS_DOUBLE_ENTRIES", extra_entries, COUNT(extra_entries));
-    if (n >= COUNT(extra_entries))
-        extra_entries[0] = L'\0';
-    grow_connections = env_number(L"RAS_DOUBLE_GROW_CONNS");
-    grow_entries = env_number(L"RAS_DOUBLE_GROW_ENTRIES");
+    load_text(L"RAS_DOUBLE_ENTRIES", extra_entries, COUNT(extra_entries));
+    load_text(L"RAS_DOUBLE_PHONEBOOK", default_phonebook, COUNT(default_phonebook));
+    grow_connections = env_number(L"RAS_DOUBLE_GROW_CONNS", 0);
+    grow_entries = env_number(L"RAS_DOUBLE_GROW_ENTRIES", 0);
+    default_late = env_number(L"RAS_DOUBLE_LATE_MS", DEFAULT_LATE_MS);
+    winver = env_number(L"RAS_DOUBLE_WINVER", winver);
+    win11 = env_number(L"RAS_DOUBLE_WIN11", 0) != 0;
     load_foreign();
     return TRUE;
 }
