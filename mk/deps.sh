@@ -11,7 +11,7 @@ for group in "$@"; do
     test)    pkgs="lua-busted lua-luassert lua-check lua-cqueues lua-luv lua-cjson luarocks tmux" ;;
     check)   pkgs="valgrind" ;;
     docs)    pkgs="lua-ldoc" ;;
-    windows) pkgs="gcc-mingw-w64-x86-64 wine wine64 dpkg-dev" ;;
+    windows) pkgs="gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64 dpkg-dev" ;;
     pppd)    pkgs="ppp ppp-dev user-mode-linux socat kmod iproute2 iputils-ping" ;;
     *) echo "mk/deps.sh: unknown group $group" >&2; exit 2 ;;
   esac

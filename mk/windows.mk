@@ -1,9 +1,10 @@
 # mk/windows.mk -- cross-build of the module for Windows and its Wine test harness.
 #
 # Included by the top-level Makefile, which provides RAS_SRC and BUILD.
-# Targets: windows (lua54.dll, liblua54.dll.a, lua.exe, ras.dll, rasapi32.dll),
-# build/windows/double_test.exe, check-double and test-windows (everything
-# under Wine: spec/win32/run-specs).
+# Targets: windows (lua54.dll, liblua54.dll.a, lua.exe, ras.dll, rasapi32.dll
+# and double_test.exe for x86_64 in build/windows, the same for i686 in
+# build/windows-i686), check-double and test-windows (everything under Wine:
+# spec/win32/run-specs; x86_64 only, see the README on 32-bit Wine).
 #
 # Lua for Windows is built from Debian's lua5.4 source package, fetched through a
 # private apt directory under $(BUILD)/lua-src so /etc/apt is never touched.
@@ -38,10 +39,19 @@ RAS_WIN_LIBS := -L$(WIN) -llua54 -lrasapi32
 # The Windows backend, unless the top-level list has taken it in already.
 RAS_WIN_SRC = $(RAS_SRC) $(filter-out $(RAS_SRC),src/backend_win32.c)
 
-.PHONY: windows check-double
+.PHONY: windows windows-target windows-i686 check-double
 
-windows: $(WIN)/lua54.dll $(WIN)/liblua54.dll.a $(WIN)/lua.exe $(WIN)/ras.dll \
-	$(WIN)/rasapi32.dll
+windows: windows-target windows-i686
+
+# One target's files; windows-i686 makes them again with the i686 compiler.
+windows-target: $(WIN)/lua54.dll $(WIN)/liblua54.dll.a $(WIN)/lua.exe $(WIN)/ras.dll \
+	$(WIN)/rasapi32.dll $(WIN)/double_test.exe
+
+# 32-bit Windows: the same sources; the backend's _Static_asserts check the
+# i686 structure sizes (RAS structures are packed to 4) as it compiles.
+windows-i686: | $(LUA_STAMP)
+	$(MAKE) --no-print-directory WIN=$(BUILD)/windows-i686 WIN_CC=i686-w64-mingw32-gcc \
+		windows-target
 
 # --- Lua source -------------------------------------------------------------
 # The deb-src list is a copy of the system's deb list; the patched source
