@@ -3,7 +3,8 @@
 #   make          build/ras.so (and, on Linux, the pppd plugin)
 #   make demo     dial a simulated connection and print its states live
 #   make test     build, luacheck and the whole spec suite
-#   make check    the suite under valgrind, ASan+UBSan and ThreadSanitizer
+#   make check    the suite under valgrind, ASan+UBSan and ThreadSanitizer, the
+#                 stress specs under TSan, allocation-failure sweeps, a fuzz run
 #   make bench    the benchmarks, with figures
 #   make windows  cross-build lua54.dll, lua.exe and ras.dll (mk/windows.mk)
 #
@@ -105,7 +106,9 @@ test: all lint spec rock-check embed-check install-check $(if $(PLUGIN),test-ppp
 windows-deps:
 	@sh mk/deps.sh windows
 
-check: check-valgrind check-asan check-tsan
+# The issue-8 proofs (mk/check.mk): allocation-failure sweeps, the fuzz run,
+# the stress specs under ThreadSanitizer.
+check: check-valgrind check-asan check-tsan check-tsan-stress check-sweep check-fuzz
 
 check-valgrind: all
 	@sh mk/deps.sh test check
@@ -136,6 +139,7 @@ clean:
 	rm -rf $(BUILD)
 
 include mk/pppd.mk
+include mk/check.mk
 include mk/extras.mk
 -include mk/windows.mk
 

@@ -9,7 +9,7 @@ for group in "$@"; do
     build)   pkgs="build-essential pkg-config lua5.4 liblua5.4-dev"
              [ "$(uname -s)" = Linux ] && pkgs="$pkgs ppp-dev" ;;
     test)    pkgs="lua-busted lua-luassert lua-check lua-cqueues lua-luv lua-cjson luarocks tmux" ;;
-    check)   pkgs="valgrind" ;;
+    check)   pkgs="valgrind clang libclang-rt-14-dev" ;;
     docs)    pkgs="lua-ldoc" ;;
     windows) pkgs="gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64 dpkg-dev" ;;
     pppd)    pkgs="ppp ppp-dev user-mode-linux socat kmod iproute2 iputils-ping" ;;

@@ -141,10 +141,16 @@ static void **new_box(lua_State *L) {
   return box;
 }
 
-static int box_gc(lua_State *L) {
-  void **box = lua_touserdata(L, 1);
+/* The box frees its block only if an error unwinds past it: on the normal
+ * path the block is freed at once, since a box made by a finalizer during
+ * lua_close is never finalized itself. */
+static void free_boxed(void **box) {
   free(*box);
   *box = NULL;
+}
+
+static int box_gc(lua_State *L) {
+  free_boxed(lua_touserdata(L, 1));
   return 0;
 }
 
@@ -303,7 +309,7 @@ static int conn_gc(lua_State *L) {
 static connection *new_connection(lua_State *L, int core_index) {
   context *ctx = lua_touserdata(L, core_index);
   connection *c = lua_newuserdatauv(L, sizeof *c, USERVALS);
-  ras_feed *feed;
+  ras_feed *feed = NULL;
   memset(c, 0, sizeof *c);
   c->last_state = -1;
   luaL_setmetatable(L, CONNECTION_MT);
@@ -998,6 +1004,7 @@ static int ctx_connections(lua_State *L) {
     if (lua_isnil(L, -1)) lua_pop(L, 1);
     else lua_rawseti(L, 3, ++k);
   }
+  free_boxed(box);
   return 1;
 }
 
@@ -1019,6 +1026,7 @@ static int ctx_entries(lua_State *L) {
     lua_setfield(L, -2, "phonebook");
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
+  free_boxed(box);
   return 1;
 }
 
@@ -1132,7 +1140,11 @@ static int ctx_poll(lua_State *L) {
       push_registry(L, lua_upvalueindex(1));
       push_strings(L);
       run_protected(L, ctx, dispatch, 4, 1);
-      return 1;
+      /* all of them for collected connections: nothing yet, wait on */
+      if (lua_tointeger(L, -1) > 0 || !ctx->instance) return 1;
+      lua_settop(L, 0);
+      now = os_now();
+      continue;
     }
     if (until >= 0 && now >= until) break;
     ras_hub_wait(ctx->hub, left_until(earlier(until, next_deadline(ctx)), now));

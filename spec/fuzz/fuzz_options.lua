@@ -82,14 +82,22 @@ local entry_names = { "A", "B", "C", "Office", "A\0B", "", string.rep("E", 256),
 -- Lengths just under, at and over the limits (15, 16, 63, 64, 128, 256, 260).
 local lengths = { 0, 1, 14, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 257, 259, 260, 261, 300 }
 
--- The operations, in the order of their numbers (spec/fuzz/make_corpus.lua
--- writes seeds with these names).
-M.ops = {
-  "open_sim", "open_other", "dial", "resume", "pump", "poll", "hangup", "status",
-  "enumerate", "collect", "module", "close", "finalizer", "method",
+-- The schedule: an operation's byte, modulo its length, picks one of these
+-- (the common ones appear more than once); spec/fuzz/make_corpus.lua names
+-- seeds by what they reach.
+M.schedule = {
+  "open_sim", "open_sim", "open_other", "dial", "dial", "dial", "resume", "pump", "pump",
+  "pump", "poll", "poll", "hangup", "status", "enumerate", "collect", "module", "close",
+  "finalizer", "method",
 }
 
+-- What the last run reached (spec/fuzz/make_corpus.lua picks seeds by it).
+M.stats = {}
+
 function M.run(data)
+  local stats = {}
+  M.stats = stats
+  local function reached(what) stats[what] = (stats[what] or 0) + 1 end
   local pos = 0
   local function byte()
     pos = pos + 1
@@ -232,8 +240,10 @@ function M.run(data)
     return t
   end
 
-  local function table_of(keys, field)
-    local t = {}
+  -- A table of keys from the list (and now and then any key), built on
+  -- base (fields the bytes may override), in some disguise.
+  local function table_of(keys, field, base)
+    local t = base or {}
     for _ = 1, byte() % 6 do
       if chance(8) then
         local k = value(1)
@@ -268,19 +278,27 @@ function M.run(data)
     return text()
   end
 
+  -- ras.open("sim", ...)'s options: mostly an entry "A" with step 0 (and
+  -- maybe a callback that pauses) to begin with, which the bytes may replace.
   local function options()
     local names_here = {}
+    local base
+    if not chance(4) then
+      base = { entries = { A = { step = 0, callback = chance(2) } } }
+      names_here[1] = "A"
+    end
     local t = table_of(option_keys, function(k)
       if k == "entries" then
         local e = {}
         for _ = 1, byte() % 4 do
           local name = chance(3) and pick(entry_names) or text()
           names_here[#names_here + 1] = name
-          e[name] = chance(10) and value(1) or table_of(scenario_keys, scenario_field)
+          -- step 0 unless the bytes say otherwise: dials end within a few pumps
+          e[name] = chance(10) and value(1) or table_of(scenario_keys, scenario_field, { step = 0 })
         end
         if chance(8) then
-          local k = number()
-          if k == k then e[k] = {} end
+          local key = number()
+          if key == key then e[key] = {} end
         end
         return disguise(e)
       end
@@ -290,7 +308,7 @@ function M.run(data)
         return disguise(e)
       end
       return text()
-    end)
+    end, base)
     return t, names_here
   end
 
@@ -335,48 +353,67 @@ function M.run(data)
 
   local function add_conn(ok, c)
     if ok and type(c) == "userdata" and #conns < MAX_CONNS then conns[#conns + 1] = c end
+    return ok and c
+  end
+
+  local function got_event(ok, ev)
+    if ok and type(ev) == "table" then
+      reached("event")
+      reached(tostring(ev.group))
+      if ev.state == "Connected" then reached("connected") end
+      if ev.error then reached("error") end
+    end
   end
 
   local ops = {
-    function()   -- open a sim context
+    open_sim = function()   -- open a sim context
       local opts, names_here = options()
       local ok, ctx = try(ras.open, "sim", chance(16) and value(1) or opts)
       if ok and type(ctx) == "table" and #ctxs < MAX_CONTEXTS then
+        reached("open")
         ctxs[#ctxs + 1] = ctx
         names[ctx] = names_here
       end
     end,
-    function()   -- open something else (never kept: only sim contexts dial)
+    open_other = function()   -- open something else (never kept: only sim contexts dial)
       local name = pick { "sim\0x", "pppd", "win32", "nope", "", "SIM", 5 }
       try(ras.open, name, chance(2) and value(1) or table_of(words, function() return value(1) end))
     end,
-    function()   -- dial
+    dial = function()   -- dial
       local ctx = some_ctx()
       if not ctx then return end
-      add_conn(try(ctx.dial, table_of(dial_keys, function(k) return dial_field(ctx, k) end)))
+      local known = names[ctx]
+      local base = known and #known > 0 and { entry = known[1], paused_states = chance(2) } or nil
+      if add_conn(try(ctx.dial, table_of(dial_keys, function(k) return dial_field(ctx, k) end, base))) then
+        reached("dial")
+      end
     end,
-    function()   -- resume
+    resume = function()   -- resume
       local c = some_conn()
-      if c then try(c.resume, c, table_of(resume_keys, function() return chance(4) and value(1) or text() end)) end
+      if not c then return end
+      local ok, done = try(c.resume, c, table_of(resume_keys, function() return chance(4) and value(1) or text() end))
+      if ok and done then reached("resume") end
     end,
-    function()   -- a connection's pumps, briefly
+    pump = function()   -- a connection's pumps, briefly
       local c = some_conn()
       if not c then return end
       local kind = byte() % 4
-      if kind == 0 then try(c.next, c, 0)
-      elseif kind == 1 then try(c.wait, c, 0)
-      elseif kind == 2 then try(c.next, c, 0.002)
-      else try(c.wait, c, 0.002) end
+      if kind == 0 then got_event(try(c.next, c, 0))
+      elseif kind == 1 then got_event(try(c.wait, c, 0))
+      elseif kind == 2 then got_event(try(c.next, c, 0.002))
+      else got_event(try(c.wait, c, 0.002)) end
     end,
-    function()   -- a context's pump, briefly
+    poll = function()   -- a context's pump, briefly
       local ctx = some_ctx()
-      if ctx then try(ctx.poll, chance(2) and 0 or 0.002) end
+      if not ctx then return end
+      local ok, n = try(ctx.poll, chance(2) and 0 or 0.002)
+      if ok and math.type(n) == "integer" and n > 0 then reached("poll") end
     end,
-    function()   -- hang up, with a short timeout
+    hangup = function()   -- hang up, with a short timeout
       local c = some_conn()
       if c then try(c.hangup, c, chance(2) and 0 or 0.005) end
     end,
-    function()   -- status and the small methods
+    status = function()   -- status and the small methods
       local c = some_conn()
       if not c then return end
       try(c.status, c)
@@ -385,41 +422,42 @@ function M.run(data)
       try(tostring, c)
       local _, _ = c.entry, c.phonebook
     end,
-    function()   -- enumeration
+    enumerate = function()   -- enumeration
       local ctx = some_ctx()
       if not ctx then return end
       if chance(2) then
         local ok, list = try(ctx.connections)
         if ok and type(list) == "table" then
+          reached("connections")
           for _, c in ipairs(list) do add_conn(true, c) end
         end
       else
         try(ctx.entries, chance(2) and nil or value(1))
       end
     end,
-    function()   -- let go of something, collect
+    collect = function()   -- let go of something, collect
       local kind = byte() % 4
       if kind == 0 and #conns > 0 then table.remove(conns, byte() % #conns + 1)
       elseif kind == 1 and #ctxs > 0 then table.remove(ctxs, byte() % #ctxs + 1) end
       if chance(2) then collectgarbage() else collectgarbage("step") end
     end,
-    function()   -- module functions with any argument
+    module = function()   -- module functions with any argument
       local ctx = some_ctx() or ras
       local f = pick { ras.state_name, ras.state_group, ras.error_message, ctx.error_message,
                        ctx.state_name, ras.backends, ras.now, ctx.timeout, ctx.pollfd }
       try(f, value(1))
     end,
-    function()   -- close a context (when the binding has close), then use it
+    close = function()   -- close a context (when the binding has close), then use it
       local ctx = some_ctx()
-      if not ctx then return end
-      if type(ctx.close) == "function" then try(ctx.close, ctx) end
+      if not ctx or not chance(3) then return end
+      if type(ctx.close) == "function" and try(ctx.close, ctx) then reached("close") end
       local kind = byte() % 4
       if kind == 0 then try(ctx.poll, 0)
       elseif kind == 1 then add_conn(try(ctx.dial, { entry = "A" }))
       elseif kind == 2 then try(ctx.connections)
       else try(ctx.entries) end
     end,
-    function()   -- a finalizer that uses whatever contexts there are when it runs
+    finalizer = function()   -- a finalizer that uses whatever contexts there are when it runs
       local all = ctxs
       setmetatable({}, { __gc = function()
         for _, ctx in ipairs(all) do
@@ -430,16 +468,14 @@ function M.run(data)
         end
       end })
     end,
-    function()   -- the method form: ctx:dial{...}
+    method = function()   -- the method form: ctx:dial{...}
       local ctx = some_ctx()
       if ctx then add_conn(try(ctx.dial, ctx, { entry = "A" })) end
     end,
   }
-  assert(#ops == #M.ops, "spec/fuzz/fuzz_options.lua: M.ops lists every operation")
-
   for _ = 1, MAX_OPS do
     if pos >= #data then break end
-    ops[byte() % #ops + 1]()
+    ops[M.schedule[byte() % #M.schedule + 1]]()
   end
   -- what is left is collected by lua_close: contexts, connections, finalizers
 end

@@ -7,7 +7,8 @@
  *   host c K script.lua      the K-th C call of the module fails: malloc,
  *                            calloc, realloc, reallocarray, strdup, strndup
  *                            (errno ENOMEM), pthread_create (EAGAIN),
- *                            eventfd, pipe, pipe2, socketpair (EMFILE)
+ *                            eventfd, pipe, pipe2, socketpair, epoll_create,
+ *                            epoll_create1 (EMFILE)
  *
  * In c mode, SWEEP_THREAD=main counts only the calls made on the Lua
  * thread, SWEEP_THREAD=other only those of the module's own threads
@@ -70,6 +71,8 @@ int __real_eventfd(unsigned int initval, int flags);
 int __real_pipe(int fds[2]);
 int __real_pipe2(int fds[2], int flags);
 int __real_socketpair(int domain, int type, int protocol, int sv[2]);
+int __real_epoll_create(int size);
+int __real_epoll_create1(int flags);
 
 enum { MODE_LUA = 1, MODE_C };
 enum { THREAD_ANY, THREAD_MAIN, THREAD_OTHER };
@@ -167,6 +170,16 @@ int __wrap_pipe2(int fds[2], int flags) {
 int __wrap_socketpair(int domain, int type, int protocol, int sv[2]) {
   if (c_should_fail()) { errno = EMFILE; return -1; }
   return __real_socketpair(domain, type, protocol, sv);
+}
+
+int __wrap_epoll_create(int size) {
+  if (c_should_fail()) { errno = EMFILE; return -1; }
+  return __real_epoll_create(size);
+}
+
+int __wrap_epoll_create1(int flags) {
+  if (c_should_fail()) { errno = EMFILE; return -1; }
+  return __real_epoll_create1(flags);
 }
 
 /* Lua seeds its string hashes with time(NULL) (and addresses, which
