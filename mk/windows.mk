@@ -35,7 +35,9 @@ LUA_APT = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(LUA_APT_D
 	-o APT::Sandbox::User=root -qq
 
 RAS_WIN_CFLAGS ?=
-RAS_WIN_LIBS := -L$(WIN) -llua54 -lrasapi32
+# Lua by path: with -L$(WIN), -lrasapi32 would find the double beside it
+# instead of mingw's import library.
+RAS_WIN_LIBS = $(WIN)/liblua54.dll.a -lrasapi32
 # The Windows backend, unless the top-level list has taken it in already.
 RAS_WIN_SRC = $(RAS_SRC) $(filter-out $(RAS_SRC),src/backend_win32.c)
 
@@ -112,9 +114,11 @@ $(WIN)/ras.dll: $(RAS_WIN_SRC) $(wildcard src/*.h) $(WIN)/liblua54.dll.a | $(LUA
 		-shared $(WIN_LDFLAGS) -o $@ $(RAS_WIN_SRC) $(RAS_WIN_LIBS)
 
 # --- the rasapi32 test double and its own test ---------------------------------
+# The .def names are undecorated, as rasapi32's own exports; on i686 they
+# stand for the stdcall symbols (RasDialW@24): the fix-up is wanted.
 $(WIN)/rasapi32.dll: spec/win32/rasapi32_double.c spec/win32/rasapi32_double.def
 	@mkdir -p $(@D)
-	$(WIN_CC) -O2 $(WIN_WARN) -shared $(WIN_LDFLAGS) -o $@ $^
+	$(WIN_CC) -O2 $(WIN_WARN) -shared $(WIN_LDFLAGS) -Wl,--enable-stdcall-fixup -o $@ $^
 
 # Linked against mingw's import library, so it binds to whichever rasapi32.dll
 # Wine loads, exactly as ras.dll does.

@@ -193,6 +193,35 @@ describe("win32 against what real rasapi32 may do", function()
     end)
   end)
 
+  -- Beyond finding 2: another program may take a value back at once.
+  describe("handle values taken back by another program", function()
+    if WINVER < 0x600 then return pending("needs the correlation GUID of Vista's RASCONNW") end
+
+    it("end an object watching the old connection without a call to connections()", function()
+      local entry = "ok;step=1;redial_after=600"
+      local other = assert(ras.open("win32"))
+      local theirs = assert(dial(other, entry))
+      assert.are.equal("Connected", theirs:wait(5).state)
+      local seen
+      for _, c in ipairs(ctx.connections()) do
+        if c.entry == entry then seen = c end
+      end
+      assert(seen, "the other program's connection is listed")
+      -- It hangs up and redials at once: the same value, another connection.
+      local ev = seen:next(5)
+      assert.are.equal("Disconnected", ev and ev.state)
+      assert.are.equal(6, select(3, seen:status()))
+      local now
+      for _, c in ipairs(ctx.connections()) do
+        if c.entry == entry then now = c end
+      end
+      assert(now, "the new connection is listed")
+      assert.is_false(rawequal(now, seen))
+      assert.are.equal("Connected", assert(now:status()).state)
+      assert.is_true(now:hangup())
+    end)
+  end)
+
   -- Finding 3: RASCN_Disconnection may fire only for the first connection.
   describe("drops (3)", function()
     if WINVER < 0x500 then return pending("no dial in this mode") end

@@ -535,10 +535,13 @@ static void check_call(ras_call *c) {
   unlock_all();
 }
 
+static void verify_listed(ras_instance *inst);
+
 /* Checks every watched call once; returns whether any is left to watch. */
 static int check_all(ras_instance *inst) {
   unsigned round = ++inst->round ? inst->round : ++inst->round;  /* never 0 */
   int any;
+  verify_listed(inst);
   for (;;) {
     ras_call *c;
     lock_all();
@@ -956,6 +959,32 @@ static void forget_unlisted(ras_instance *inst) {
     inst->seen[kept++] = inst->seen[i];
   }
   inst->nseen = kept;
+}
+
+/*
+ * Another program may hang a connection up and dial again at once, and be
+ * given the same value: the status then reads like ours. With Vista's
+ * RASCONNW the watcher compares correlation GUIDs once a round, so such a
+ * call ends without waiting for connections().
+ */
+static void verify_listed(ras_instance *inst) {
+  DWORD count, elem;
+  ras_error err;
+  BYTE *raw;
+  int any = 0;
+  lock_all();
+  for (ras_call *c = inst->calls; c && !any; c = c->next) any = watched(c) && !c->hung_up;
+  unlock_all();
+  if (!any || layout_size(L_CONN) < sizeof(conn_vista)) return;
+  raw = enumerate(L_CONN, enum_connections, NULL, &elem, &count, &err);
+  if (!raw) return;
+  lock_all();
+  for (DWORD i = 0; elem >= sizeof(conn_vista) && i < count; i++) {
+    listed l = listed_at(raw, elem, i);
+    call_listed(inst, &l);          /* learns GUIDs, ends calls that lost the value */
+  }
+  unlock_all();
+  free(raw);
 }
 
 static void fill_info(ras_conn_info *info, const listed *l) {

@@ -42,6 +42,9 @@
  *             error=CODE (the error of fail_at; default 651)
  *             dial_error=CODE (RasDialW returns CODE and the handle, after the
  *                 first notification; the dial itself goes on)
+ *             redial_after=MS (a foreign connection: its program hangs it up
+ *                 after MS and at once dials the same entry again, which is
+ *                 given the same handle value under a new correlation GUID)
  *             hold_at=STATE (the dial stops after reporting STATE, as if the
  *                 peer never answered, until it is hung up)
  *             vpn=1 (device "vpn" / "WAN Miniport (PPTP)")
@@ -165,6 +168,7 @@ enum kind { K_OK, K_AUTHFAIL, K_BUSY, K_NOANSWER, K_CALLBACK, K_EXPIRED };
 typedef struct {
     enum kind kind;
     DWORD step, hangup_delay, drop_after, error, grow_conns, grow_entries, late, dial_error;
+    DWORD redial_after;
     BOOL vpn, wide;
     int fail_at; /* a RASCONNSTATE, or -1 */
     int hold_at; /* a RASCONNSTATE, or -1 */
@@ -302,6 +306,7 @@ static BOOL parse_option(char *opt, scenario *sc)
     if (strcmp(opt, "hold_at") == 0) return (sc->hold_at = parse_state(value)) >= 0;
     if (strcmp(opt, "late") == 0) return parse_number(value, &sc->late);
     if (strcmp(opt, "dial_error") == 0) return parse_number(value, &sc->dial_error);
+    if (strcmp(opt, "redial_after") == 0) return parse_number(value, &sc->redial_after);
     if (strcmp(opt, "vpn") == 0 && parse_number(value, &flag)) { sc->vpn = flag != 0; return TRUE; }
     if (strcmp(opt, "wide") == 0 && parse_number(value, &flag)) { sc->wide = flag != 0; return TRUE; }
     return FALSE;
@@ -481,22 +486,59 @@ static conn *new_conn(const WCHAR *entry, const scenario *sc)
     return c;
 }
 
+/* redial_after: the connection's program hangs it up and dials the same
+ * entry again at once; the new connection is given the lowest free value,
+ * which is this one's. */
+static void redial(conn *c)
+{
+    EnterCriticalSection(&lock);
+    if (c->hung_up) {
+        LeaveCriticalSection(&lock);
+        return;
+    }
+    scenario sc = c->sc;
+    c->hung_up = TRUE;
+    c->hangup_tick = GetTickCount();
+    c->sc.hangup_delay = 0;
+    c->state = RASCS_Disconnected;
+    signal_event(c, RASCN_Disconnection);
+    sc.redial_after = 0;
+    conn *again = new_conn(c->entry, &sc);
+    if (again) {
+        again->state = RASCS_Connected;
+        again->started = again->first_done = again->dial_done = TRUE;
+    }
+    LeaveCriticalSection(&lock);
+}
+
+static DWORD WINAPI foreign_redial(void *arg)
+{
+    conn *c = arg;
+    Sleep(c->sc.redial_after);
+    redial(c);
+    return 0;
+}
+
 /* A connection made elsewhere: already Connected, no dial thread.
- * "Name;options": the options shape it, the name is listed. */
-static void add_foreign(const WCHAR *spec)
+ * "Name;options": the options shape it, the name is listed. (lock held,
+ * or at load) */
+static conn *add_foreign(const WCHAR *spec)
 {
     scenario sc;
     WCHAR name[RAS_MaxEntryName + 1];
     if (!parse_scenario(spec, &sc, TRUE))
-        return;
+        return NULL;
     wcsncpy(name, spec, RAS_MaxEntryName);
     name[RAS_MaxEntryName] = L'\0';
     name[wcscspn(name, L";")] = L'\0';
     conn *c = new_conn(name, &sc);
     if (!c)
-        return;
+        return NULL;
     c->state = RASCS_Connected;
     c->started = c->first_done = c->dial_done = TRUE;
+    if (sc.redial_after)
+        c->thread = CreateThread(NULL, 0, foreign_redial, c, 0, NULL);
+    return c;
 }
 
 /* ---- the dial thread ------------------------------------------------------ */
@@ -721,6 +763,8 @@ static BOOL run_dial(conn *c)
 /* The link drops drop_after ms after Connected, unless hung up first. */
 static void watch_link(conn *c)
 {
+    if (c->sc.redial_after && nap(c, c->sc.redial_after))
+        redial(c);
     if (!c->sc.drop_after || !nap(c, c->sc.drop_after))
         return;
     EnterCriticalSection(&lock);
@@ -773,7 +817,8 @@ static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notif
     if (c->hung_up)
         return ERROR_INVALID_HANDLE;
     if (!c->paused)
-        return c->dial_done ? ERROR_INVALID_PARAMETER : ERROR_DIAL_ALREADY_IN_PROGRESS;
+        return c->dial_done || c->finished ? ERROR_INVALID_PARAMETER
+                                           : ERROR_DIAL_ALREADY_IN_PROGRESS;
     copy_params(c, p);
     if (notifier) {
         c->notifier_type = type;
