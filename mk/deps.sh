@@ -12,7 +12,8 @@ for group in "$@"; do
     check)   pkgs="valgrind clang libclang-rt-14-dev" ;;
     docs)    pkgs="lua-ldoc" ;;
     windows) pkgs="gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64 dpkg-dev" ;;
-    pppd)    pkgs="ppp ppp-dev user-mode-linux socat kmod iproute2 iputils-ping" ;;
+    pppd)    pkgs="ppp ppp-dev user-mode-linux socat kmod iproute2 iputils-ping pppoe pptpd pptp-linux
+             sstp-client xl2tpd" ;;
     *) echo "mk/deps.sh: unknown group $group" >&2; exit 2 ;;
   esac
   for p in $pkgs; do have_pkg "$p" || need="$need $p"; done

@@ -64,6 +64,7 @@ static void adopt(ras_call *c, const pppd_spawned *s) {
   c->auth_failed = c->contacted = c->overlong = c->dropping = 0;
   c->link_phase = -1;
   c->linelen = c->errlen = 0;
+  c->errtrimmed = 0;
   c->errtext[0] = c->protocol_error[0] = '\0';
   c->phase = DIALLING;
 }

@@ -249,7 +249,8 @@ int pppd_read_channel(ras_call *c) {
   }
 }
 
-/* The start of what pppd said on stderr, in one line of printable text. */
+/* The end of what pppd said (stdout and stderr), as one line of printable
+ * text: its last words are the reason, whatever came before. */
 void pppd_read_stderr(ras_call *c) {
   for (;;) {
     char buf[1024];
@@ -258,10 +259,15 @@ void pppd_read_stderr(ras_call *c) {
       if (n == 0 || (errno != EAGAIN && errno != EINTR)) pppd_close_fd(c->pc, &c->errfd);
       return;
     }
-    for (ssize_t i = 0; i < n && c->errlen < STDERR_KEEP; i++) {
+    for (ssize_t i = 0; i < n; i++) {
       unsigned char ch = (unsigned char)buf[i];
       if (ch < ' ' || ch >= 0x7f) ch = ' ';
       if (ch == ' ' && (c->errlen == 0 || c->errtext[c->errlen - 1] == ' ')) continue;
+      if (c->errlen == STDERR_KEEP) {   /* keep the tail */
+        memmove(c->errtext, c->errtext + STDERR_KEEP / 2, STDERR_KEEP - STDERR_KEEP / 2);
+        c->errlen = STDERR_KEEP - STDERR_KEEP / 2;
+        c->errtrimmed = 1;
+      }
       c->errtext[c->errlen++] = (char)ch;
     }
     c->errtext[c->errlen] = '\0';
@@ -306,8 +312,8 @@ void pppd_report_exit(ras_call *c, int wait_status, int reaped) {
       say(detail, sizeof detail, "%s (%s, status %d)", c->pc->pppd, reason_text(status), status);
     else
       say(detail, sizeof detail, "%s", c->pc->pppd);
-    say(detail, sizeof detail, " exited without contacting the plugin%s%s",
-        c->errlen ? ": " : "", c->errtext);
+    say(detail, sizeof detail, " exited without contacting the plugin%s%s%s",
+        c->errlen ? ": " : "", c->errtrimmed ? "..." : "", c->errtext);
     pppd_push(c, RAS_Disconnected, RAS_SUB_None, RAS_ERROR_FROM_DEVICE,
               status > 0 ? status : 0, detail);
     pppd_set_phase(c, ENDED);
@@ -319,8 +325,8 @@ void pppd_report_exit(ras_call *c, int wait_status, int reaped) {
     return;
   }
   if (status < 0) status = RAS_PPPD_EXIT_FATAL;
-  say(detail, sizeof detail, "%s, pppd status %d%s%s", reason_text(status), status,
-      c->errlen ? ": " : "", c->errtext);
+  say(detail, sizeof detail, "%s, pppd status %d%s%s%s", reason_text(status), status,
+      c->errlen ? ": " : "", c->errtrimmed ? "..." : "", c->errtext);
   pppd_push(c, RAS_Disconnected, RAS_SUB_None, reason_error(status, was_up), status, detail);
   pppd_set_phase(c, ENDED);
 }

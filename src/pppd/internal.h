@@ -23,7 +23,7 @@
 #define OPTION_MAX_WORDS 256      /* ras.open's `options`: words, and bytes each */
 #define OPTION_MAX_WORD 1024
 #define MAX_QUEUED 1024           /* unread events one connection may have */
-#define STDERR_KEEP 200           /* bytes of pppd's stderr kept for messages */
+#define STDERR_KEEP 240           /* bytes of pppd's output kept for messages */
 
 extern const ras_backend ras_backend_pppd;
 
@@ -81,8 +81,9 @@ struct ras_call {
   char line[RAS_PPPD_LINE_MAX];
   size_t linelen;
   int overlong;                   /* dropping the rest of a too long line */
-  char errtext[STDERR_KEEP + 1];  /* the start of pppd's stderr */
+  char errtext[STDERR_KEEP + 1];  /* the end of pppd's stdout and stderr */
   size_t errlen;
+  int errtrimmed;                 /* errtext lost its start */
   char entry[RAS_MAX_ENTRY + 1], peer_file[PATH_MAX];
   char device[64], ifname[IF_NAMESIZE], local[64], remote[64];
   char username[RAS_MAX_USER + RAS_MAX_DOMAIN + 2];

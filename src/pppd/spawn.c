@@ -3,7 +3,7 @@
  *
  * A dial runs `pppd call ENTRY plugin ras_pppd.so ras-fd 3 [options...]
  * [callback N] nodetach` in a session of its own, fd 3 the plugin's channel,
- * fd 2 a pipe whose text goes into a failed dial's message. `nodetach` comes
+ * fds 1 and 2 a pipe whose last words go into a failed dial's message. `nodetach` comes
  * last so that no peer file or option can make pppd leave the foreground
  * (and become a process we did not start); ras.open refuses `detach` and
  * `updetach` in its options. Spawning takes no lock: the watcher never waits
@@ -188,9 +188,10 @@ int pppd_spawn(const ras_instance *pc, const ras_call *c, pppd_spawned *out,
   env = child_environment(c, number_var, sizeof number_var);
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  /* pppd logs to stdout under nodetach (and to syslog): not into the
-   * script's output; stderr has its option errors: that we keep */
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  /* what pppd says goes to the module, not into the script's output: its
+   * option errors (stderr), and its log (stdout under nodetach), where the
+   * pty and connect commands' stderr goes too (sstpc's, pptp's) */
+  posix_spawn_file_actions_adddup2(&fa, errp[1], 1);
   posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
   posix_spawn_file_actions_adddup2(&fa, child, RAS_PPPD_FD);
   posix_spawnattr_init(&attr);
