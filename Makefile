@@ -166,4 +166,4 @@ bench-pppd: all $(BUILD)/fake_pppd
 	@sh mk/deps.sh test pppd
 	sh -c 'ulimit -n 16384 && exec $(LUA) bench/pppd_scale.lua $(BUILD)'
 	RAS_TEST_BACKEND=pppd RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
-		spec/pppd/sandbox $(LUA) bench/pppd.lua
+		RAS_SANDBOX_MEM=$${RAS_SANDBOX_MEM:-1G} spec/pppd/sandbox $(LUA) bench/pppd.lua

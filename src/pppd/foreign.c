@@ -268,14 +268,17 @@ ras_call *pppd_attach(ras_instance *pc, ras_feed *feed, uint64_t id, ras_error *
   int pidfd;
   os_mutex_lock(pc->lock);
   c = own_call(pc, pid);
-  if (c) {
-    if (!c->feed) {
-      ras_feed_ref(feed);
-      c->feed = feed;
-      c->released = 0;
-    }
+  if (c && !c->feed) {          /* ours, let go of by its Lua object */
+    ras_feed_ref(feed);
+    c->feed = feed;
+    c->released = 0;
     os_mutex_unlock(pc->lock);
     return c;
+  }
+  if (c) {                      /* watched already: the binding has its object */
+    os_mutex_unlock(pc->lock);
+    ras_fail(err, RAS_ERROR_INVALID_HANDLE, "the connection no longer exists");
+    return NULL;
   }
   os_mutex_unlock(pc->lock);
   /* pin the process first, then check it: a signal can only reach it */
