@@ -32,6 +32,8 @@ struct ras_instance {
   os_thread *thread;              /* started by the first call that needs it */
   int stopping;
   int sleeping;                   /* the thread waits: wake it for news */
+  double now;                     /* the thread's clock for this pass: every
+                                   * event it emits in one pass is stamped so */
   char *phonebook;
   scenario *scenarios;
   size_t nscenarios;
@@ -154,8 +156,8 @@ static void set_due(ras_call *c, double due) {
 
 /* Only the simulator thread emits; its loop flushes the batch. */
 static void emit(ras_call *c, int state, int error) {
-  ras_event ev = { .state = state, .error = error, .time = os_now() };
   sim *s = c->sim;
+  ras_event ev = { .state = state, .error = error, .time = s->now };
   c->state = state;
   if (error) c->error = error;
   if (state == RAS_Projected || state == RAS_Connected) c->projected = 1;
@@ -289,7 +291,7 @@ static void free_call(ras_call *c) {
 
 /* A call whose feed holds this many undelivered events waits (a burst
  * need not sit in memory whole), and looks again this much later. */
-#define BACKLOG 2048
+#define BACKLOG 8192
 #define BACKLOG_PAUSE 0.0002
 
 /* Plays every due step, soonest first; a step-0 burst yields the lock every
@@ -299,7 +301,7 @@ static void sim_thread(void *arg) {
   sim *s = arg;
   os_mutex_lock(s->lock);
   while (!s->stopping) {
-    double now = os_now(), next;
+    double now = s->now = os_now(), next;
     for (int turns = 0; turns < 64 && s->nheap > 0 && s->heap[0]->due <= now; turns++) {
       ras_call *c = s->heap[0];
       if (c->feed && ras_feed_backlog(c->feed) >= BACKLOG) {

@@ -341,38 +341,50 @@ static void map_id(connection *c, uint64_t id) {
 
 /*
  * What every event table needs, made once per Lua state and kept in the
- * registry: two small Lua functions, the group names, the substate names,
- * then every state name (in ras_state_index order). Pushing names from there skips the
- * interning lookup (a strcmp) that lua_pushstring pays per call.
+ * registry: two small Lua functions, which name states, groups and
+ * substates from tables of their own, and the substate names for status.
+ * C hands them numbers only: each C API call costs more than a VM
+ * instruction, the more so through a shared liblua.
  */
-enum { S_FILL = 1, S_RUN, S_GROUPS, S_SUBSTATES = S_GROUPS + 3, S_NAMES = S_SUBSTATES + 4 };
+enum { S_FILL = 1, S_RUN, S_SUBSTATES };
 static const char strings_key = 0;   /* its address keys the registry */
 
 /*
  * S_FILL fills an event table (made by C, presized, so that nothing here
- * allocates) and calls a function handler with it: the VM's SETFIELD
- * beats any sequence of C API calls. S_RUN delivers a whole batch to a
- * function handler in one call from C: `take` (C) hands out the next
- * event's table and values, and hears the handler's result, until the
- * batch is spent; a call from Lua to C costs less than one from C to Lua.
+ * allocates): the VM's SETFIELD beats any sequence of C API calls. S_RUN
+ * delivers a whole batch to a function handler in one call from C: `take`
+ * (C) hands out the next event's table and numbers, and hears the
+ * handler's result, until the batch is spent; a call from Lua to C costs
+ * less than one from C to Lua.
  */
 static const char event_code[] =
-  "local function fill(ev, s, c, g, ss, sub, t, el, e, m, x)\n"
-  "  ev.state = s ev.state_code = c ev.group = g ev.substate = ss\n"
-  "  ev.subentry = sub ev.time = t ev.elapsed = el\n"
+  "local names, groups, substates = ...\n"
+  "local function named(c, ss)\n"          /* codes the module does not know */
+  "  local g = c & 0x2000 ~= 0 and 'terminal' or c & 0x1000 ~= 0 and 'paused' or 'running'\n"
+  "  return names[c] or 'State' .. c, groups[c] or g, substates[ss] or 'Substate' .. ss\n"
+  "end\n"
+  "local function fill(ev, started, c, t, ss, sub, e, m, x)\n"
+  "  local s, g, sn = names[c], groups[c], substates[ss or 0]\n"
+  "  if not (s and sn) then s, g, sn = named(c, ss or 0) end\n"
+  "  ev.state = s ev.state_code = c ev.group = g ev.substate = sn\n"
+  "  ev.subentry = sub or 1 ev.time = t ev.elapsed = t - started\n"
   "  if e then ev.error = e ev.message = m end\n"
   "  if x then ev.extended_error = x end\n"
   "  return ev\n"
   "end\n"
-  "local function run(take, h, conn)\n"
+  "local function run(take, h, conn, started)\n"
   "  local r\n"
   "  while true do\n"
-  "    local ev, s, c, g, ss, sub, t, el, e, m, x = take(r)\n"
+  "    local ev, c, t, ss, sub, e, m, x = take(r)\n"
   "    if not ev then return end\n"
-  "    ev.state = s ev.state_code = c ev.group = g ev.substate = ss\n"
-  "    ev.subentry = sub ev.time = t ev.elapsed = el\n"
-  "    if e then ev.error = e ev.message = m end\n"
-  "    if x then ev.extended_error = x end\n"
+  "    if ss then\n"                            /* not the plain case */
+  "      fill(ev, started, c, t, ss, sub, e, m, x)\n"
+  "    else\n"
+  "      local s = names[c]\n"
+  "      if not s then s = named(c, 0) end\n"
+  "      ev.state = s ev.state_code = c ev.group = groups[c] ev.substate = 'None'\n"
+  "      ev.subentry = 1 ev.time = t ev.elapsed = t - started\n"
+  "    end\n"
   "    r = h(conn, ev)\n"
   "  end\n"
   "end\n"
@@ -394,25 +406,30 @@ static void push_substate(lua_State *L, int strings, int substate) {
 }
 
 static void create_strings(lua_State *L) {
-  lua_createtable(L, S_NAMES + ras_state_count(), 0);
+  lua_createtable(L, S_SUBSTATES + 4, 0);
   if (luaL_loadbuffer(L, event_code, sizeof event_code - 1, "=ras event") != LUA_OK)
     lua_error(L);
-  lua_call(L, 0, 2);
-  lua_rawseti(L, -3, S_RUN);
-  lua_rawseti(L, -2, S_FILL);
-  for (int g = 0; g < 3; g++) {
-    lua_pushstring(L, ras_group_name((enum ras_group)g));
-    lua_rawseti(L, -2, S_GROUPS + g);
+  lua_createtable(L, RAS_ApplySettings, ras_state_count());     /* names by code */
+  lua_createtable(L, RAS_ApplySettings, ras_state_count());     /* groups by code */
+  lua_createtable(L, 0, 4);                                      /* substates */
+  for (int i = 0; i < ras_state_count(); i++) {
+    const char *name;
+    int code = ras_state_at(i, &name);
+    lua_pushstring(L, name);
+    lua_rawseti(L, -4, code);
+    lua_pushstring(L, ras_group_name(ras_state_group(code)));
+    lua_rawseti(L, -3, code);
   }
   for (int i = 0; i < 4; i++) {
     lua_pushstring(L, ras_substate_name(substates[i]));
-    lua_rawseti(L, -2, S_SUBSTATES + i);
+    lua_rawseti(L, -2, substates[i]);
   }
-  for (int i = 0; i < ras_state_count(); i++) {
-    const char *name;
-    ras_state_at(i, &name);
-    lua_pushstring(L, name);
-    lua_rawseti(L, -2, S_NAMES + i);
+  lua_call(L, 3, 2);
+  lua_rawseti(L, -3, S_RUN);
+  lua_rawseti(L, -2, S_FILL);
+  for (int i = 0; i < 4; i++) {
+    lua_pushstring(L, ras_substate_name(substates[i]));
+    lua_rawseti(L, -2, S_SUBSTATES + i);
   }
   lua_rawsetp(L, LUA_REGISTRYINDEX, &strings_key);
 }
@@ -497,29 +514,24 @@ static void note_event(connection *c, int state) {
 
 /*
  * Takes the next event of the context's batch (c's): pushes a new table
- * for it and its field values (state, state_code, group, substate,
- * subentry, time, elapsed, then error, message, extended_error when it has
- * one of them)
- * and returns how many values were pushed. Whatever can fail for want of
+ * for it and its values: the state and the time, then for any but a plain
+ * event (no error, substate None, subentry 1) the substate, subentry,
+ * error, message and extended error; returns how many values were pushed. Whatever can fail for want of
  * memory (the table, the message) happens before the event leaves the
  * batch, so such an error loses nothing: the batch goes back. The caller
  * makes sure of stack room (12 slots).
  */
-static int take_event(lua_State *L, context *ctx, connection *c, int strings) {
+static int take_event(lua_State *L, context *ctx, connection *c) {
   ras_batch *b = &ctx->batch;
   ras_event *ev = &b->ev[b->next];
-  int state = ev->state, index = ras_state_index(state);
-  int n = ev->error || ev->extended_error ? 11 : 8;
-  lua_createtable(L, 0, n - 1);
-  if (index >= 0) lua_rawgeti(L, strings, S_NAMES + index);
-  else lua_pushfstring(L, "State%d", state);
+  int state = ev->state, plain = !ev->error && !ev->extended_error && !ev->substate &&
+                                 ev->subentry <= 1;
+  lua_createtable(L, 0, plain ? 7 : 10);
   lua_pushinteger(L, state);
-  lua_rawgeti(L, strings, S_GROUPS + (int)ras_state_group(state));
-  push_substate(L, strings, ev->substate);
-  lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
   lua_pushnumber(L, ev->time);
-  lua_pushnumber(L, ev->time - c->started);
-  if (n == 11) {
+  if (!plain) {
+    lua_pushinteger(L, ev->substate);
+    lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
     if (ev->error) {
       lua_pushinteger(L, ev->error);
       push_error_message(L, c->ctx->backend, ev->error, ev->detail);
@@ -531,9 +543,9 @@ static int take_event(lua_State *L, context *ctx, connection *c, int strings) {
     else lua_pushnil(L);
   }
   b->next++;                       /* taken: nothing from here allocates */
-  ras_event_free(ev);
+  if (ev->detail) ras_event_free(ev);
   note_event(c, state);
-  return n;
+  return plain ? 3 : 8;
 }
 
 /*
@@ -547,8 +559,10 @@ static void deliver_event(lua_State *L, context *ctx, connection *c, int conn, i
                           int strings) {
   int top = lua_gettop(L), state = ctx->batch.ev[ctx->batch.next].state, n;
   lua_rawgeti(L, strings, S_FILL);
-  n = take_event(L, ctx, c, strings);
-  lua_call(L, n, 1);                                       /* the table, at top + 1 */
+  n = take_event(L, ctx, c);                /* fill, ev, c, t, … */
+  lua_pushnumber(L, c->started);
+  lua_insert(L, top + 3);                   /* fill(ev, started, c, t, …) */
+  lua_call(L, n + 1, 1);                    /* the table, at top + 1 */
   if (lua_isfunction(L, handler)) {
     lua_pushvalue(L, handler);
     lua_pushvalue(L, conn);
@@ -1034,6 +1048,7 @@ static int ctx_entries(lua_State *L) {
 typedef struct run_state {
   context *ctx;
   connection *c;            /* whose batch S_RUN delivers */
+  ras_feed *feed;           /* c's: the batch is still c's while it is its */
   size_t n, limit;          /* delivered, most to deliver */
   int last_state;           /* of the event delivered last; -1: none */
 } run_state;
@@ -1048,12 +1063,13 @@ static int take_next(lua_State *L) {
   if (rs->last_state >= 0 && (rs->last_state & RAS_PAUSED))
     resume_from_handler(L, rs->c, rs->last_state, 1);
   rs->last_state = -1;
-  if (rs->n >= rs->limit || !ctx->instance || !b->feed || b->next >= b->n ||
-      ras_feed_owner(b->feed) != rs->c)
+  /* c's object is on dispatch's stack, so c cannot be detached meanwhile;
+   * a handler may hand the batch back, though (a nested pump, a hang-up) */
+  if (rs->n >= rs->limit || !ctx->instance || b->feed != rs->feed || b->next >= b->n)
     return 0;
   rs->last_state = b->ev[b->next].state;
   rs->n++;
-  return take_event(L, ctx, rs->c, lua_upvalueindex(2));
+  return take_event(L, ctx, rs->c);
 }
 
 /* Events of a connection without a handler: consumed, no table made. */
@@ -1100,12 +1116,14 @@ static int dispatch(lua_State *L) {
     lua_getiuservalue(L, 6, USERVAL_HANDLER);     /* 7 */
     if (lua_isfunction(L, 7)) {
       rs.c = c;
+      rs.feed = b->feed;
       rs.last_state = -1;
       lua_rawgeti(L, 4, S_RUN);
       lua_pushvalue(L, 5);
       lua_pushvalue(L, 7);
       lua_pushvalue(L, 6);
-      lua_call(L, 3, 0);
+      lua_pushnumber(L, c->started);
+      lua_call(L, 4, 0);
     } else if (lua_isnil(L, 7)) {
       consume_events(ctx, c, &rs);
     } else {
