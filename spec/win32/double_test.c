@@ -7,11 +7,15 @@
  *   test_hangup asks for late notifications itself)
  *   spec/win32/wine-run --exe build/windows/double_test.exe
  *
+ * With RAS_DOUBLE_WIN11 or RAS_DOUBLE_WINVER=0x600 set it checks only what
+ * that mode changes (run-specs runs it so too).
+ *
  * Prints one line per failed check and, last, "N passed, N failed".
  */
 #include <windows.h>
 #include <ras.h>
 #include <raserror.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -697,7 +701,8 @@ static DWORD try_size(const char *what, DWORD size, HRASCONN live)
     if (strcmp(what, "dialparams") == 0)
         return RasDialW(NULL, NULL, (RASDIALPARAMSW *)buf, 2, (void *)func2, &h);
     if (strcmp(what, "extensions") == 0) {
-        RASDIALPARAMSW p = {.dwSize = sizeof(p)};
+        /* Parameters every mode takes (Windows 2000's): only ext can be refused. */
+        RASDIALPARAMSW p = {.dwSize = offsetof(RASDIALPARAMSW, dwIfIndex)};
         return RasDialW((RASDIALEXTENSIONS *)buf, NULL, &p, 2, (void *)func2, &h);
     }
     if (strcmp(what, "conn") == 0)
@@ -742,11 +747,61 @@ static void run(void (*test)(void), const char *name)
 }
 #define RUN(test) run(test, #test)
 
+/* RAS_DOUBLE_WINVER=0x600: the Windows 7 layouts are refused, the older taken. */
+static void test_winver_600(void)
+{
+    HRASCONN live;
+    CHECK_EQ(dial(L"ok;step=1", 0, &live), ERROR_INVALID_SIZE); /* mingw's: Windows 7 */
+#ifdef _WIN64
+    CHECK(try_size("dialparams", 2108, NULL) != ERROR_INVALID_SIZE);
+    CHECK_EQ(try_size("extensions", 60, NULL), ERROR_INVALID_SIZE);
+    CHECK(try_size("conn", 1388, NULL) != ERROR_INVALID_SIZE);
+#else
+    CHECK(try_size("dialparams", 2104, NULL) != ERROR_INVALID_SIZE);
+    CHECK_EQ(try_size("extensions", 40, NULL), ERROR_INVALID_SIZE);
+    CHECK(try_size("conn", 1384, NULL) != ERROR_INVALID_SIZE);
+#endif
+    CHECK_EQ(try_size("dialparams", sizeof(RASDIALPARAMSW), NULL), ERROR_INVALID_SIZE);
+    CHECK_EQ(try_size("entryname", 1048, NULL), 0);
+}
+
+/* RAS_DOUBLE_WIN11=1: RASCN_Disconnection for the process's first connection only. */
+static void test_win11(void)
+{
+    HRASCONN first, second;
+    RASCONNSTATUSW st;
+    HANDLE any = CreateEventW(NULL, TRUE, FALSE, NULL);
+    CHECK_EQ(RasConnectionNotificationW(INVALID_HANDLE_VALUE, any, RASCN_Disconnection), 0);
+    CHECK_EQ(dial(L"ok;step=1;drop_after=300", 0, &first), 0);
+    CHECK(wait_settled());
+    CHECK_EQ(WaitForSingleObject(any, WAIT_MS), WAIT_OBJECT_0);  /* the first: told */
+    CHECK(status_of(first, &st) == 0 && st.rasconnstate == RASCS_Disconnected);
+    CHECK_EQ(RasHangUpW(first), ERROR_NO_CONNECTION);
+    ResetEvent(any);
+    CHECK_EQ(dial(L"ok;step=1;drop_after=100", 0, &second), 0);
+    CHECK(wait_settled());
+    CHECK_EQ(WaitForSingleObject(any, 600), WAIT_TIMEOUT);       /* the second: not told */
+    CHECK(status_of(second, &st) == 0 && st.rasconnstate == RASCS_Disconnected);
+    CHECK_EQ(RasHangUpW(second), ERROR_NO_CONNECTION);
+    CloseHandle(any);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     InitializeCriticalSection(&ev_lock);
     WCHAR env[64];
+    /* The modes: only what each changes (the rest is the default's test). */
+    if (GetEnvironmentVariableW(L"RAS_DOUBLE_WIN11", env, 64)) {
+        RUN(test_win11);
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+    }
+    if (GetEnvironmentVariableW(L"RAS_DOUBLE_WINVER", env, 64)) {
+        RUN(test_winver_600);
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+    }
     if (!GetEnvironmentVariableW(L"RAS_DOUBLE_FOREIGN", env, 64)) {
         puts("double_test: run with RAS_DOUBLE_FOREIGN and RAS_DOUBLE_ENTRIES set (make check-double)");
         return 2;
