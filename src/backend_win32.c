@@ -251,13 +251,22 @@ static void pin_module(void) {
 /* ---------------------------------------------------------------------- */
 /* text conversion                                                        */
 
-/* UTF-8 into dst (count WCHARs); 0 when invalid or too long. */
+/* Why to_wide refused a text. */
+enum { WIDE_OK, WIDE_INVALID, WIDE_TOO_LONG };
+
+/* UTF-8 into dst (count WCHARs, the terminator included). Windows' limits
+ * count UTF-16 units, so the length is checked in units, after validity. */
 static int to_wide(const char *s, WCHAR *dst, int count) {
+  int units;
   if (!s) {
     dst[0] = L'\0';
-    return 1;
+    return WIDE_OK;
   }
-  return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, dst, count) > 0;
+  units = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  if (units <= 0) return WIDE_INVALID;
+  if (units > count) return WIDE_TOO_LONG;
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, dst, count);
+  return WIDE_OK;
 }
 
 /* UTF-16 into UTF-8. count is the source's capacity (it need not be
@@ -281,15 +290,19 @@ static int api_failure(ras_error *err, const char *what, DWORD rc) {
   return ras_fail(err, (int)rc, "%s failed with error %lu", what, (unsigned long)rc);
 }
 
-/* A parameter that is not UTF-8: the core raises it like its own checks. */
-static int bad_utf8(ras_error *err, const char *name) {
+/* A parameter Windows cannot take: the core raises it like its own checks. */
+static int bad_text(ras_error *err, const char *name, int why, int count) {
+  if (why == WIDE_TOO_LONG)
+    return ras_fail(err, RAS_BAD_ARGUMENT, "bad parameter '%s' (longer than %d UTF-16 units)",
+                    name, count - 1);
   return ras_fail(err, RAS_BAD_ARGUMENT, "bad parameter '%s' (not valid UTF-8)", name);
 }
 
 #define WIDE(field, src, name)                                                \
   do {                                                                        \
-    if (!to_wide((src), (field), (int)(sizeof(field) / sizeof(WCHAR))))       \
-      return bad_utf8(err, (name));                                           \
+    int count_ = (int)(sizeof(field) / sizeof(WCHAR));                        \
+    int why_ = to_wide((src), (field), count_);                               \
+    if (why_ != WIDE_OK) return bad_text(err, (name), why_, count_);           \
   } while (0)
 
 /* Fills the parameters that a dial and a resume share; NULL keeps a field. */
@@ -1068,9 +1081,12 @@ static ras_entry_info *win32_entries(ras_instance *inst, const char *phonebook,
   BYTE *raw;
   ras_entry_info *list;
   (void)inst;
-  if (phonebook && !to_wide(phonebook, path, MAX_PATH + 1)) {
-    bad_utf8(err, "phonebook");
-    return NULL;
+  if (phonebook) {
+    int why = to_wide(phonebook, path, MAX_PATH + 1);
+    if (why != WIDE_OK) {
+      bad_text(err, "phonebook", why, MAX_PATH + 1);
+      return NULL;
+    }
   }
   raw = enumerate(L_ENTRYNAME, enum_entries, phonebook ? path : NULL, &elem, &count, err);
   if (!raw) return NULL;
