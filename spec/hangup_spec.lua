@@ -93,6 +93,10 @@ describe("hangup", function()
     local t = ctx.now()
     local conn = assert(fixture.dial(ctx, "never", { timeout = 0.1 }))
     local states = fixture.collect(conn)
+    if fixture.backend == "pppd" then
+      -- a real pppd may reach its first phases within the 0.1 s: what counts is the end
+      states = { states[1], states[#states] }
+    end
     assert.are.same({ "OpenPort", "Disconnected" }, states)
     assert.is_true(ctx.now() - t >= 0.09)
     local st, _, code = conn:status()
