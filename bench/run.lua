@@ -160,7 +160,7 @@ local function scale()
        took, connected, peak_rss_mib() or 0), "all Connected")
   local function time_connections(expected)
     local best = math.huge
-    for _ = 1, 5 do
+    for _ = 1, 20 do
       local t = ras.now()
       local list = ctx.connections()
       best = math.min(best, ras.now() - t)

@@ -19,6 +19,7 @@
 
 #include "errors.h"
 #include "feed.h"
+#include "list.h"
 #include "os.h"
 #include "schema.h"
 #include "states.h"
@@ -59,17 +60,22 @@ typedef struct ras_status {
   char remote_address[64];
 } ras_status;
 
-/* A connection as an enumeration sees it. */
+/* A connection as an enumeration sees it. Texts live in the list's block
+ * (list.h): the caller frees items and texts with one free(). */
 typedef struct ras_conn_info {
   uint64_t id;                    /* never reused within a context */
-  char entry[RAS_TEXT_BYTES(RAS_MAX_ENTRY)];
-  char phonebook[RAS_TEXT_BYTES(RAS_MAX_PATH)];
+  const char *entry;
+  const char *phonebook;
 } ras_conn_info;
 
 typedef struct ras_entry_info {
-  char name[RAS_TEXT_BYTES(RAS_MAX_ENTRY)];
-  char phonebook[RAS_TEXT_BYTES(RAS_MAX_PATH)];
+  const char *name;
+  const char *phonebook;
 } ras_entry_info;
+
+/* The text fields, for ras_list_finish. */
+#define RAS_CONN_TEXTS { offsetof(ras_conn_info, entry), offsetof(ras_conn_info, phonebook) }
+#define RAS_ENTRY_TEXTS { offsetof(ras_entry_info, name), offsetof(ras_entry_info, phonebook) }
 
 /* Each backend file defines its own struct ras_instance (one opened
  * backend: what a context holds) and struct ras_call (one connection). */
@@ -111,7 +117,8 @@ typedef struct ras_backend {
    * established connection stays up. */
   void (*release)(ras_call *c);
 
-  /* malloc'd arrays (the caller frees them); NULL with *err on failure. */
+  /* One malloc'd block each (list.h: the caller frees it); NULL with *err
+   * on failure. */
   ras_conn_info *(*connections)(ras_instance *be, size_t *n, ras_error *err);
   ras_entry_info *(*entries)(ras_instance *be, const char *phonebook,
                              size_t *n, ras_error *err);

@@ -507,40 +507,39 @@ static void sim_release(ras_call *c) {
   if (feed) ras_feed_unref(feed);
 }
 
+static const size_t conn_texts[] = RAS_CONN_TEXTS, entry_texts[] = RAS_ENTRY_TEXTS;
+
 static ras_conn_info *sim_connections(ras_instance *s, size_t *n, ras_error *err) {
-  size_t count = 0, i = 0;
+  ras_list l = { .item_size = sizeof(ras_conn_info) };
   ras_conn_info *list;
   os_mutex_lock(s->lock);
-  for (ras_call *c = s->calls; c; c = c->next) count += c->phase != GONE;
-  list = malloc((count + 1) * sizeof *list);
-  if (list) {
-    for (ras_call *c = s->calls; c; c = c->next) {
-      if (c->phase == GONE) continue;
-      list[i].id = c->id;
-      copy_text(list[i].entry, sizeof list[i].entry, c->sc->name);
-      copy_text(list[i].phonebook, sizeof list[i].phonebook, s->phonebook);
-      i++;
-    }
+  ras_list_reserve(&l, s->ncalls, s->ncalls * 16);
+  for (ras_call *c = s->calls; c; c = c->next) {
+    ras_conn_info *info;
+    if (c->phase == GONE || !(info = ras_list_add(&l))) continue;
+    info->id = c->id;
+    ras_list_text(&l, info, offsetof(ras_conn_info, entry), c->sc->name);
+    ras_list_text(&l, info, offsetof(ras_conn_info, phonebook), s->phonebook);
   }
   os_mutex_unlock(s->lock);
+  list = ras_list_finish(&l, conn_texts, 2, n);
   if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
-  *n = count;
   return list;
 }
 
 static ras_entry_info *sim_entries(ras_instance *s, const char *phonebook, size_t *n,
                                    ras_error *err) {
-  int listed = !phonebook || strcmp(phonebook, s->phonebook) == 0;
-  ras_entry_info *list = malloc((s->nscenarios + 1) * sizeof *list);
-  if (!list) {
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
-    return NULL;
-  }
-  *n = listed ? s->nscenarios : 0;
-  for (size_t i = 0; i < *n; i++) {
-    copy_text(list[i].name, sizeof list[i].name, s->scenarios[i].name);
-    copy_text(list[i].phonebook, sizeof list[i].phonebook, s->phonebook);
-  }
+  ras_list l = { .item_size = sizeof(ras_entry_info) };
+  ras_entry_info *list;
+  if (!phonebook || strcmp(phonebook, s->phonebook) == 0)
+    for (size_t i = 0; i < s->nscenarios; i++) {
+      ras_entry_info *info = ras_list_add(&l);
+      if (!info) break;
+      ras_list_text(&l, info, offsetof(ras_entry_info, name), s->scenarios[i].name);
+      ras_list_text(&l, info, offsetof(ras_entry_info, phonebook), s->phonebook);
+    }
+  list = ras_list_finish(&l, entry_texts, 2, n);
+  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   return list;
 }
 

@@ -1000,39 +1000,46 @@ static void verify_listed(ras_instance *inst) {
   free(raw);
 }
 
-static void fill_info(ras_conn_info *info, const listed *l) {
+static const size_t conn_texts[] = RAS_CONN_TEXTS, entry_texts[] = RAS_ENTRY_TEXTS;
+
+/* Texts from Windows, converted in a buffer sized for the worst case. */
+static void list_text(ras_list *list, void *item, size_t field, const WCHAR *w, size_t units) {
+  char text[RAS_TEXT_BYTES(MAX_PATH + 1)];
+  to_utf8(w, units, text, sizeof text);
+  ras_list_text(list, item, field, text);
+}
+
+static void fill_info(ras_list *list, ras_conn_info *info, const listed *l) {
   const RASCONNW *rc = l->raw;
-  to_utf8(rc->szEntryName, RAS_MaxEntryName + 1, info->entry, sizeof info->entry);
+  list_text(list, info, offsetof(ras_conn_info, entry), rc->szEntryName, RAS_MaxEntryName + 1);
   if (l->size >= ROUND4(offsetof(RASCONNW, guidEntry)))
-    to_utf8(rc->szPhonebook, MAX_PATH, info->phonebook, sizeof info->phonebook);
+    list_text(list, info, offsetof(ras_conn_info, phonebook), rc->szPhonebook, MAX_PATH);
 }
 
 static ras_conn_info *win32_connections(ras_instance *inst, size_t *n, ras_error *err) {
   DWORD count, elem;
   BYTE *raw = enumerate(L_CONN, enum_connections, NULL, &elem, &count, err);
-  ras_conn_info *list;
-  size_t k = 0;
+  ras_list list = { .item_size = sizeof(ras_conn_info) };
+  ras_conn_info *result;
   if (!raw) return NULL;
-  list = calloc(count + 1, sizeof *list);
-  if (!list) {
-    free(raw);
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-    return NULL;
-  }
   lock_all();
   for (DWORD i = 0; i < count; i++) {
     listed l = listed_at(raw, elem, i);
     ras_call *c = call_listed(inst, &l);
+    uint64_t id;
+    ras_conn_info *info;
     if (!c && tearing_down(inst, &l)) continue;
-    list[k].id = c ? c->id : seen_id(inst, &l);
-    if (!list[k].id) continue;      /* out of memory for the record: skip it */
-    fill_info(&list[k++], &l);
+    id = c ? c->id : seen_id(inst, &l);
+    if (!id || !(info = ras_list_add(&list))) continue;   /* out of memory: skip it */
+    info->id = id;
+    fill_info(&list, info, &l);
   }
   forget_unlisted(inst);
   unlock_all();
   free(raw);
-  *n = k;
-  return list;
+  result = ras_list_finish(&list, conn_texts, 2, n);
+  if (!result) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
+  return result;
 }
 
 static ras_call *win32_attach(ras_instance *inst, ras_feed *feed, uint64_t id,
@@ -1079,6 +1086,7 @@ static ras_entry_info *win32_entries(ras_instance *inst, const char *phonebook,
   WCHAR path[MAX_PATH + 1];
   DWORD count, elem;
   BYTE *raw;
+  ras_list names = { .item_size = sizeof(ras_entry_info) };
   ras_entry_info *list;
   (void)inst;
   if (phonebook) {
@@ -1090,23 +1098,21 @@ static ras_entry_info *win32_entries(ras_instance *inst, const char *phonebook,
   }
   raw = enumerate(L_ENTRYNAME, enum_entries, phonebook ? path : NULL, &elem, &count, err);
   if (!raw) return NULL;
-  list = calloc(count + 1, sizeof *list);
-  if (!list) {
-    free(raw);
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-    return NULL;
-  }
   for (DWORD i = 0; i < count; i++) {
     const RASENTRYNAMEW *e = (const RASENTRYNAMEW *)(raw + (size_t)i * elem);
-    to_utf8(e->szEntryName, RAS_MaxEntryName + 1, list[i].name, sizeof list[i].name);
+    ras_entry_info *info = ras_list_add(&names);
+    if (!info) break;
+    list_text(&names, info, offsetof(ras_entry_info, name), e->szEntryName, RAS_MaxEntryName + 1);
     /* The NT 4 layout has no path: the phonebook asked for, if any. */
     if (elem >= sizeof(RASENTRYNAMEW))
-      to_utf8(e->szPhonebookPath, MAX_PATH + 1, list[i].phonebook, sizeof list[i].phonebook);
-    else if (phonebook)
-      snprintf(list[i].phonebook, sizeof list[i].phonebook, "%s", phonebook);
+      list_text(&names, info, offsetof(ras_entry_info, phonebook), e->szPhonebookPath,
+                MAX_PATH + 1);
+    else
+      ras_list_text(&names, info, offsetof(ras_entry_info, phonebook), phonebook);
   }
   free(raw);
-  *n = count;
+  list = ras_list_finish(&names, entry_texts, 2, n);
+  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
   return list;
 }
 

@@ -167,38 +167,33 @@ static ras_call *own_call(ras_instance *pc, pid_t pid) {
   return NULL;
 }
 
-typedef struct info_list {
-  ras_conn_info *items;
-  size_t n, cap;
-} info_list;
+static const size_t conn_texts[] = RAS_CONN_TEXTS, entry_texts[] = RAS_ENTRY_TEXTS;
 
-static int add_info(info_list *l, uint64_t id, const char *entry, const char *phonebook) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 8;
-    ras_conn_info *items = realloc(l->items, cap * sizeof *items);
-    if (!items) return -1;
-    l->items = items;
-    l->cap = cap;
-  }
-  memset(&l->items[l->n], 0, sizeof l->items[0]);
-  l->items[l->n].id = id;
-  pppd_copy_text(l->items[l->n].entry, sizeof l->items[0].entry, entry);
-  pppd_copy_text(l->items[l->n].phonebook, sizeof l->items[0].phonebook, phonebook);
-  l->n++;
+static int add_info(ras_list *l, uint64_t id, const char *entry, const char *phonebook) {
+  ras_conn_info *info = ras_list_add(l);
+  if (!info) return -1;
+  info->id = id;
+  ras_list_text(l, info, offsetof(ras_conn_info, entry), entry);
+  ras_list_text(l, info, offsetof(ras_conn_info, phonebook), phonebook);
+  return l->failed ? -1 : 0;
+}
+
+/* Whether id is listed already. */
+static int listed(const ras_list *l, uint64_t id) {
+  for (size_t i = 0; i < l->n; i++)
+    if (((const ras_conn_info *)(const void *)(l->items + i * l->item_size))->id == id) return 1;
   return 0;
 }
 
 /* Foreign pppd processes with a valid pid file in the run directory. */
-static int scan_pid_files(ras_instance *pc, info_list *l) {
+static int scan_pid_files(ras_instance *pc, ras_list *l) {
   DIR *d = opendir(pc->run_dir);
   char ifname[IF_NAMESIZE];
   pid_t pid;
   if (!d) return 0;
   while ((pid = next_pid_file(d, pc->run_dir, ifname)) > 0) {
     char entry[RAS_MAX_ENTRY + 1];
-    int listed = 0;
-    for (size_t i = 0; i < l->n; i++) listed |= l->items[i].id == (uint64_t)pid;
-    if (listed) continue;
+    if (listed(l, (uint64_t)pid)) continue;
     entry_of_process(pid, entry, sizeof entry);
     if (add_info(l, (uint64_t)pid, entry, pc->peers_dir) != 0) break;
   }
@@ -207,18 +202,16 @@ static int scan_pid_files(ras_instance *pc, info_list *l) {
 }
 
 ras_conn_info *pppd_connections(ras_instance *pc, size_t *n, ras_error *err) {
-  info_list l = { NULL, 0, 0 };
+  ras_list l = { .item_size = sizeof(ras_conn_info) };
+  ras_conn_info *list;
   os_mutex_lock(pc->lock);
   for (ras_call *c = pc->calls; c; c = c->next)   /* ours, and foreign ones we watch */
     if (c->phase != GONE && !c->freeing) add_info(&l, (uint64_t)c->pid, c->entry, pc->peers_dir);
   os_mutex_unlock(pc->lock);
   scan_pid_files(pc, &l);
-  if (!l.items && !(l.items = calloc(1, sizeof *l.items))) {
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-    return NULL;
-  }
-  *n = l.n;
-  return l.items;
+  list = ras_list_finish(&l, conn_texts, 2, n);
+  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
+  return list;
 }
 
 /* The interface of a foreign pppd, from its valid pid file; 0 if none. */
@@ -322,11 +315,15 @@ ras_entry_info *pppd_entries(ras_instance *pc, const char *phonebook, size_t *n,
   const char *dir = phonebook ? phonebook : pc->peers_dir;
   DIR *d = opendir(dir);
   struct dirent *e;
-  ras_entry_info *list = NULL;
-  size_t count = 0, cap = 0;
+  ras_list l = { .item_size = sizeof(ras_entry_info) };
+  ras_entry_info *list;
   *n = 0;
   if (!d) {
-    if (errno == ENOENT || errno == ENOTDIR) return calloc(1, sizeof *list);  /* no entries */
+    if (errno == ENOENT || errno == ENOTDIR) {        /* no entries */
+      list = ras_list_finish(&l, entry_texts, 2, n);
+      if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
+      return list;
+    }
     char what[64 + OPTION_MAX_PATH];
     snprintf(what, sizeof what, "cannot read the peers directory %s", dir);
     ras_fail_errno(err, errno, what);
@@ -338,19 +335,14 @@ ras_entry_info *pppd_entries(ras_instance *pc, const char *phonebook, size_t *n,
     if (!pppd_valid_entry_name(e->d_name) || e->d_name[strlen(e->d_name) - 1] == '~') continue;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (count == cap) {
-      ras_entry_info *grown = realloc(list, (cap = cap ? 2 * cap : 8) * sizeof *list);
-      if (!grown) break;
-      list = grown;
-    }
-    pppd_copy_text(list[count].name, sizeof list[count].name, e->d_name);
-    pppd_copy_text(list[count].phonebook, sizeof list[count].phonebook, dir);
-    count++;
+    ras_entry_info *info = ras_list_add(&l);
+    if (!info) break;
+    ras_list_text(&l, info, offsetof(ras_entry_info, name), e->d_name);
+    ras_list_text(&l, info, offsetof(ras_entry_info, phonebook), dir);
   }
   closedir(d);
-  if (!list && !(list = calloc(1, sizeof *list)))
-    ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "out of memory");
-  *n = count;
+  list = ras_list_finish(&l, entry_texts, 2, n);
+  if (!list) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   return list;
 }
 

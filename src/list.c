@@ -1,0 +1,91 @@
+/*
+ * list.c - see list.h. While the list grows, a text field holds its
+ * text's offset + 1 (both arrays may move); finish makes it a pointer.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "list.h"
+
+void *ras_list_add(ras_list *l) {
+  char *item;
+  if (l->failed) return NULL;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    char *items = realloc(l->items, cap * l->item_size);
+    if (!items) {
+      l->failed = 1;
+      return NULL;
+    }
+    l->items = items;
+    l->cap = cap;
+  }
+  item = l->items + l->n++ * l->item_size;
+  memset(item, 0, l->item_size);
+  return item;
+}
+
+void ras_list_text(ras_list *l, void *item, size_t field, const char *s) {
+  size_t len = s ? strlen(s) + 1 : 1;
+  uintptr_t at;
+  if (l->failed) return;
+  if (l->texts_len + len > l->texts_cap) {
+    size_t cap = l->texts_cap ? 2 * l->texts_cap : 256;
+    char *texts;
+    while (cap < l->texts_len + len) cap *= 2;
+    texts = realloc(l->texts, cap);
+    if (!texts) {
+      l->failed = 1;
+      return;
+    }
+    l->texts = texts;
+    l->texts_cap = cap;
+  }
+  memcpy(l->texts + l->texts_len, s ? s : "", len);
+  at = (uintptr_t)l->texts_len + 1;
+  l->texts_len += len;
+  memcpy((char *)item + field, &at, sizeof at);
+}
+
+int ras_list_reserve(ras_list *l, size_t n, size_t texts) {
+  char *items = realloc(l->items, (n ? n : 1) * l->item_size);
+  char *t = items ? realloc(l->texts, texts ? texts : 1) : NULL;
+  if (items) l->items = items;
+  if (t) l->texts = t;
+  if (!items || !t) return -1;
+  if (n > l->cap) l->cap = n;
+  if (texts > l->texts_cap) l->texts_cap = texts;
+  return 0;
+}
+
+/* The items' array grows into the block (no second copy of it). */
+void *ras_list_finish(ras_list *l, const size_t *fields, size_t nfields, size_t *n) {
+  size_t items_size = l->n * l->item_size;
+  char *block = l->failed ? NULL : realloc(l->items, items_size + l->texts_len + 1);
+  if (block) {
+    char *texts = block + items_size;
+    l->items = NULL;
+    if (l->texts_len) memcpy(texts, l->texts, l->texts_len);
+    texts[l->texts_len] = '\0';
+    for (size_t i = 0; i < l->n; i++)
+      for (size_t f = 0; f < nfields; f++) {
+        char *slot = block + i * l->item_size + fields[f];
+        uintptr_t at;
+        const char *text;
+        memcpy(&at, slot, sizeof at);
+        text = at ? texts + (at - 1) : texts + l->texts_len;   /* unset: "" */
+        memcpy(slot, &text, sizeof text);
+      }
+    *n = l->n;
+  }
+  ras_list_free(l);
+  return block;
+}
+
+void ras_list_free(ras_list *l) {
+  free(l->items);
+  free(l->texts);
+  l->items = l->texts = NULL;
+  l->n = l->cap = l->texts_len = l->texts_cap = 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * list.h - what connections() and entries() answer with: one malloc'd
+ * block holding the items and then every text they point to, freed with
+ * one free(). A list of 30,000 connections is then as big as its texts,
+ * not 30,000 times the longest text a name could have.
+ *
+ * Built item by item: ras_list_add gives a zeroed item, ras_list_text
+ * keeps a copy of a text for one of its fields; ras_list_finish packs
+ * items and texts into the final block and points the fields at their
+ * texts. Any allocation failure on the way makes finish return NULL.
+ */
+#ifndef RAS_LIST_H
+#define RAS_LIST_H
+
+#include <stddef.h>
+
+typedef struct ras_list {
+  char *items;
+  size_t item_size, n, cap;
+  char *texts;
+  size_t texts_len, texts_cap;
+  int failed;
+} ras_list;
+
+/* A zeroed ras_list with item_size set is an empty list. */
+void *ras_list_add(ras_list *l);
+/* Sets the text field at `field` (a const char * in the item) to a copy of
+ * s (NULL: ""). */
+void ras_list_text(ras_list *l, void *item, size_t field, const char *s);
+/* Room for n items and `texts` bytes of text at once (when the caller
+ * knows); 0, or -1 when out of memory (the list stays usable). */
+int ras_list_reserve(ras_list *l, size_t n, size_t texts);
+/* The block, with *n items; NULL (and the list freed) on failure. */
+void *ras_list_finish(ras_list *l, const size_t *fields, size_t nfields, size_t *n);
+void ras_list_free(ras_list *l);
+
+#endif
