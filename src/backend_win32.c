@@ -385,7 +385,7 @@ static DWORD WINAPI on_dial_event(ULONG_PTR cookie, DWORD subentry, HRASCONN h,
   /* The contract: a failure is one Disconnected event carrying its error.
    * dwSubEntry 0 and 1 both mean the only subentry, as ras_event's do. */
   ras_event ev = { .state = error ? RAS_Disconnected : (int)state, .error = (int)error,
-                   .extended_error = (int)extended, .subentry = (int)subentry,
+                   .extended_error = (int)extended, .subentry = (short)subentry,
                    .time = os_now() };
   int done = error != 0 || (state & RASCS_DONE) != 0;
   ras_call *c;

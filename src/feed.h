@@ -15,12 +15,14 @@
 
 #include <stddef.h>
 
+/* 32 bytes: a burst of a million events is 32 MB, so the small fields are
+ * small. */
 typedef struct ras_event {
   int state;           /* RASCONNSTATE value */
-  int substate;        /* RASCONNSUBSTATE value; 0: none */
+  short substate;      /* RASCONNSUBSTATE value (up to 0x2000); 0: none */
+  short subentry;      /* 0 or 1: the only subentry; more with multilink */
   int error;           /* 0: none */
   int extended_error;  /* 0: none */
-  int subentry;        /* 0 or 1: the only subentry; more with multilink */
   double time;         /* os_now() when produced; 0: stamped by the push */
   char *detail;        /* malloc'd backend text (pppd's reason), or NULL */
 } ras_event;

@@ -39,11 +39,11 @@ static void insert(ras_idmap *m, uint64_t id, void *p) {
   m->count++;
 }
 
-/* Keeps the load at most 1/2. */
+/* Keeps the load at most 3/4: probes stay short with a mixed key. */
 int ras_idmap_reserve(ras_idmap *m) {
   struct ras_idmap_slot *old = m->slots;
   size_t old_size = m->size, size;
-  if ((m->count + 1) * 2 <= m->size) return 0;
+  if ((m->count + 1) * 4 <= m->size * 3) return 0;
   size = m->size ? m->size * 2 : 16;
   m->slots = calloc(size, sizeof *m->slots);
   if (!m->slots) {
