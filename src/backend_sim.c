@@ -68,8 +68,8 @@ struct ras_call {
   int state, error;
   int paused_states, authenticated, password_changed, called_back, projected;
   int released;
-  char username[RAS_MAX_USER + 1], password[RAS_MAX_PASSWORD + 1];
-  char callback_number[RAS_MAX_NUMBER + 1];
+  char *username, *password;      /* what the dial gave; NULL: nothing */
+  char *callback_number;          /* (malloc'd: most dials give none) */
 };
 
 static const unsigned char default_states[] = {
@@ -152,6 +152,32 @@ static void set_due(ras_call *c, double due) {
   }
 }
 
+/* the texts a dial or resume gives (secrets wiped before they are freed) */
+
+static void free_secret(char **text) {
+  if (*text) os_wipe(*text, strlen(*text));
+  free(*text);
+  *text = NULL;
+}
+
+/* *copy = a copy of src (NULL when src is); -1 when out of memory. */
+static int copy_param(char **copy, const char *src) {
+  size_t size;
+  *copy = NULL;
+  if (!src) return 0;
+  size = strlen(src) + 1;
+  if (!(*copy = malloc(size))) return -1;
+  memcpy(*copy, src, size);
+  return 0;
+}
+
+/* Replaces *slot with the copy when there is one (given at all). */
+static void replace_text(char **slot, char *copy) {
+  if (!copy) return;
+  free_secret(slot);
+  *slot = copy;
+}
+
 /* playing a scenario (sim lock held) */
 
 /* Only the simulator thread emits; its loop flushes the batch. */
@@ -187,8 +213,8 @@ static int pause_or_fail(ras_call *c, int paused_state, int error) {
 
 static int credentials_match(const ras_call *c) {
   const scenario *sc = c->sc;
-  return (!sc->username || strcmp(sc->username, c->username) == 0) &&
-         (!sc->password || strcmp(sc->password, c->password) == 0);
+  return (!sc->username || strcmp(sc->username, c->username ? c->username : "") == 0) &&
+         (!sc->password || strcmp(sc->password, c->password ? c->password : "") == 0);
 }
 
 static int check_credentials(ras_call *c) {
@@ -203,7 +229,7 @@ static int check_credentials(ras_call *c) {
 
 static int check_callback(ras_call *c) {
   if (!c->sc->callback || c->called_back) return 1;
-  if (c->callback_number[0] == '\0')
+  if (!c->callback_number || c->callback_number[0] == '\0')
     return pause_or_fail(c, RAS_CallbackSetByCaller,
                          RAS_ERROR_INTERACTIVE_MODE);
   c->called_back = 1;
@@ -220,7 +246,7 @@ static void finish_dial(ras_call *c, double now) {
     return;
   }
   emit(c, RAS_Connected, 0);
-  os_wipe(c->password, sizeof c->password);  /* no resume after Connected */
+  free_secret(&c->password);     /* no resume after Connected */
   c->phase = CONNECTED;
   set_due(c, sc->drop_after >= 0 ? now + sc->drop_after : -1);
 }
@@ -285,6 +311,9 @@ static void unlink_call(sim *s, ras_call *c) {
 }
 
 static void free_call(ras_call *c) {
+  free_secret(&c->username);
+  free_secret(&c->password);
+  free_secret(&c->callback_number);
   os_wipe(c, sizeof *c);
   free(c);
 }
@@ -378,23 +407,38 @@ static ras_call *new_call(sim *s, const scenario *sc) {
 static int sim_dial(ras_instance *s, ras_feed *feed, const ras_dial_params *p,
                     ras_call **out, uint64_t *id, ras_error *err) {
   const scenario *sc = p->entry ? find_scenario(s, p->entry) : &s->fallback;
+  char *user, *password, *number;
   ras_call *c;
   if (!sc || (p->phonebook && strcmp(p->phonebook, s->phonebook) != 0))
     return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
                     "no entry '%s' in the simulator's phonebook '%s'",
                     p->entry ? p->entry : "", s->phonebook);
+  if (copy_param(&user, p->username) | copy_param(&password, p->password) |
+      copy_param(&number, p->callback_number)) {
+    free_secret(&user);
+    free_secret(&password);
+    free_secret(&number);
+    return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
+  }
   os_mutex_lock(s->lock);
   c = new_call(s, sc);
+  if (c) {
+    c->username = user;           /* the call owns them from here */
+    c->password = password;
+    c->callback_number = number;
+  }
   if (!c || ensure_thread(s, err) != 0 || add_call(s, c) != 0) {
     os_mutex_unlock(s->lock);
     if (c) free_call(c);
+    else {
+      free_secret(&user);
+      free_secret(&password);
+      free_secret(&number);
+    }
     if (!c || s->thread) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
     return err->code;
   }
   c->paused_states = p->paused_states;
-  copy_text(c->username, sizeof c->username, p->username);
-  copy_text(c->password, sizeof c->password, p->password);
-  copy_text(c->callback_number, sizeof c->callback_number, p->callback_number);
   c->phase = RUNNING;
   set_due(c, os_now());
   ras_feed_ref(feed);
@@ -425,16 +469,27 @@ static ras_call *sim_attach(ras_instance *s, ras_feed *feed, uint64_t id,
 
 static int sim_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
   sim *s = c->sim;
+  char *user, *password, *number;
   int rc = 0;
+  if (copy_param(&user, p->username) | copy_param(&password, p->password) |
+      copy_param(&number, p->callback_number)) {
+    free_secret(&user);
+    free_secret(&password);
+    free_secret(&number);
+    return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
+  }
   os_mutex_lock(s->lock);
   if (c->phase != PAUSED) {
     rc = ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
                   "the connection is not in a paused state (%s)",
                   ras_state_name(c->state));
+    free_secret(&user);
+    free_secret(&password);
+    free_secret(&number);
   } else {
-    copy_text(c->username, sizeof c->username, p->username);
-    copy_text(c->password, sizeof c->password, p->password);
-    copy_text(c->callback_number, sizeof c->callback_number, p->callback_number);
+    replace_text(&c->username, user);
+    replace_text(&c->password, password);
+    replace_text(&c->callback_number, number);
     if (p->new_password) c->password_changed = 1;
     if (c->state == RAS_CallbackSetByCaller) INSERT(c, ask_callback);
     else INSERT(c, reauthenticate);
