@@ -171,6 +171,26 @@ static int copy_param(char **copy, const char *src) {
   return 0;
 }
 
+/* The texts a dial or a resume gives the call, copied before its lock. */
+typedef struct given {
+  char *user, *password, *number;
+} given;
+
+static void free_given(given *g) {
+  free_secret(&g->user);
+  free_secret(&g->password);
+  free_secret(&g->number);
+}
+
+/* 0, or -1 (nothing kept) when out of memory. */
+static int copy_given(given *g, const char *user, const char *password, const char *number) {
+  if ((copy_param(&g->user, user) | copy_param(&g->password, password) |
+       copy_param(&g->number, number)) == 0)
+    return 0;
+  free_given(g);
+  return -1;
+}
+
 /* Replaces *slot with the copy when there is one (given at all). */
 static void replace_text(char **slot, char *copy) {
   if (!copy) return;
@@ -407,34 +427,25 @@ static ras_call *new_call(sim *s, const scenario *sc) {
 static int sim_dial(ras_instance *s, ras_feed *feed, const ras_dial_params *p,
                     ras_call **out, uint64_t *id, ras_error *err) {
   const scenario *sc = p->entry ? find_scenario(s, p->entry) : &s->fallback;
-  char *user, *password, *number;
+  given g;
   ras_call *c;
   if (!sc || (p->phonebook && strcmp(p->phonebook, s->phonebook) != 0))
     return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY,
                     "no entry '%s' in the simulator's phonebook '%s'",
                     p->entry ? p->entry : "", s->phonebook);
-  if (copy_param(&user, p->username) | copy_param(&password, p->password) |
-      copy_param(&number, p->callback_number)) {
-    free_secret(&user);
-    free_secret(&password);
-    free_secret(&number);
+  if (copy_given(&g, p->username, p->password, p->callback_number) != 0)
     return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
-  }
   os_mutex_lock(s->lock);
   c = new_call(s, sc);
   if (c) {
-    c->username = user;           /* the call owns them from here */
-    c->password = password;
-    c->callback_number = number;
+    c->username = g.user;         /* the call owns them from here */
+    c->password = g.password;
+    c->callback_number = g.number;
   }
   if (!c || ensure_thread(s, err) != 0 || add_call(s, c) != 0) {
     os_mutex_unlock(s->lock);
     if (c) free_call(c);
-    else {
-      free_secret(&user);
-      free_secret(&password);
-      free_secret(&number);
-    }
+    else free_given(&g);
     if (!c || s->thread) ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
     return err->code;
   }
@@ -469,27 +480,20 @@ static ras_call *sim_attach(ras_instance *s, ras_feed *feed, uint64_t id,
 
 static int sim_resume(ras_call *c, const ras_resume_params *p, ras_error *err) {
   sim *s = c->sim;
-  char *user, *password, *number;
+  given g;
   int rc = 0;
-  if (copy_param(&user, p->username) | copy_param(&password, p->password) |
-      copy_param(&number, p->callback_number)) {
-    free_secret(&user);
-    free_secret(&password);
-    free_secret(&number);
+  if (copy_given(&g, p->username, p->password, p->callback_number) != 0)
     return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
-  }
   os_mutex_lock(s->lock);
   if (c->phase != PAUSED) {
     rc = ras_fail(err, RAS_ERROR_INVALID_PARAMETER,
                   "the connection is not in a paused state (%s)",
                   ras_state_name(c->state));
-    free_secret(&user);
-    free_secret(&password);
-    free_secret(&number);
+    free_given(&g);
   } else {
-    replace_text(&c->username, user);
-    replace_text(&c->password, password);
-    replace_text(&c->callback_number, number);
+    replace_text(&c->username, g.user);
+    replace_text(&c->password, g.password);
+    replace_text(&c->callback_number, g.number);
     if (p->new_password) c->password_changed = 1;
     if (c->state == RAS_CallbackSetByCaller) INSERT(c, ask_callback);
     else INSERT(c, reauthenticate);

@@ -408,13 +408,6 @@ const char *opt_check_string(lua_State *L, int arg, size_t max, int optional) {
   return s;
 }
 
-lua_Integer opt_check_integer(lua_State *L, int arg, lua_Integer min, lua_Integer max) {
-  lua_Integer v = luaL_checkinteger(L, arg);
-  if (v < min || v > max)
-    luaL_argerror(L, arg, lua_pushfstring(L, "out of range %I..%I", min, max));
-  return v;
-}
-
 double opt_check_seconds(lua_State *L, int arg, double def) {
   double v;
   if (lua_isnoneornil(L, arg)) return def;

@@ -34,9 +34,6 @@ void opt_read_flat(lua_State *L, int t, const ras_record *r, const char *noun, v
  * optional) like the readers do; returns it or NULL. */
 const char *opt_check_string(lua_State *L, int arg, size_t max, int optional);
 
-/* An integer argument, or raises naming it: within [min, max]. */
-lua_Integer opt_check_integer(lua_State *L, int arg, lua_Integer min, lua_Integer max);
-
 /* Seconds argument arg: nil gives def; NaN and negatives raise; huge gives
  * RAS_FOREVER (< 0). */
 double opt_check_seconds(lua_State *L, int arg, double def);

@@ -68,13 +68,6 @@ const char *ras_group_name(enum ras_group group) {
   return names[group];
 }
 
-int ras_state_index(int state) {
-  if (state >= RAS_OpenPort && state <= RAS_ApplySettings) return state;
-  for (size_t i = RAS_ApplySettings + 1; i < NSTATES; i++)
-    if (state_names[i].value == state) return (int)i;
-  return -1;
-}
-
 int ras_state_count(void) { return (int)NSTATES; }
 
 int ras_state_at(int i, const char **name) {

@@ -38,10 +38,6 @@ const char *ras_group_name(enum ras_group group);
 /* Name of a substate ("Reconnecting"), or NULL for an unknown value. */
 const char *ras_substate_name(int substate);
 
-/* Every state has an index in 0 .. ras_state_count() - 1 (the order of
- * ras_state_at); -1 for a value that is not a state. */
-int ras_state_index(int state);
-
 /* Iteration over every state, for building ras.states. */
 int ras_state_count(void);
 int ras_state_at(int i, const char **name);
