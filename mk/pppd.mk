@@ -7,7 +7,7 @@ pppd_saved_goal := $(.DEFAULT_GOAL)
 PPPD_INCLUDE ?= /usr/include/pppd
 PPPD_WARN := -Wall -Wextra -Werror
 
-$(BUILD)/ras_pppd.so: src/pppd/plugin.c src/pppd/protocol.h
+$(BUILD)/ras_pppd.so: src/pppd/plugin.c src/pppd/pppd_compat.h src/pppd/protocol.h
 	@mkdir -p $(@D)
 	$(CC) $(PPPD_WARN) -O2 -fPIC -shared -I$(PPPD_INCLUDE) -o $@ $<
 

@@ -1,5 +1,6 @@
 /*
- * plugin.c - ras_pppd.so, the pppd 2.4.9 plugin behind the ras pppd backend.
+ * plugin.c - ras_pppd.so, the pppd plugin behind the ras pppd backend (pppd
+ * 2.4.9 and 2.5.x; the version differences are all in pppd_compat.h).
  *
  * Loaded as:  pppd call PEER plugin /abs/path/ras_pppd.so ras-fd 3 ... nodetach
  * where fd 3 is an inherited AF_UNIX SOCK_STREAM socket (the "channel"). The
@@ -56,24 +57,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pppd.h"
-#include "fsm.h"
-#include "lcp.h"
-#include "ipcp.h"
-#include "upap.h"
-#include "chap-new.h"
+#include "pppd_compat.h"
 
 #include "protocol.h"
 
-_Static_assert(RAS_PPPD_PHASE_DEAD == PHASE_DEAD && RAS_PPPD_PHASE_SERIALCONN == PHASE_SERIALCONN &&
-	       RAS_PPPD_PHASE_ESTABLISH == PHASE_ESTABLISH &&
-	       RAS_PPPD_PHASE_AUTHENTICATE == PHASE_AUTHENTICATE &&
-	       RAS_PPPD_PHASE_CALLBACK == PHASE_CALLBACK && RAS_PPPD_PHASE_NETWORK == PHASE_NETWORK &&
-	       RAS_PPPD_PHASE_RUNNING == PHASE_RUNNING && RAS_PPPD_PHASE_DISCONNECT == PHASE_DISCONNECT &&
-	       RAS_PPPD_PHASE_HOLDOFF == PHASE_HOLDOFF && RAS_PPPD_PHASE_MASTER == PHASE_MASTER,
+_Static_assert(RAS_PPPD_PHASE_DEAD == (int)PHASE_DEAD && RAS_PPPD_PHASE_SERIALCONN == (int)PHASE_SERIALCONN &&
+	       RAS_PPPD_PHASE_ESTABLISH == (int)PHASE_ESTABLISH &&
+	       RAS_PPPD_PHASE_AUTHENTICATE == (int)PHASE_AUTHENTICATE &&
+	       RAS_PPPD_PHASE_CALLBACK == (int)PHASE_CALLBACK && RAS_PPPD_PHASE_NETWORK == (int)PHASE_NETWORK &&
+	       RAS_PPPD_PHASE_RUNNING == (int)PHASE_RUNNING && RAS_PPPD_PHASE_DISCONNECT == (int)PHASE_DISCONNECT &&
+	       RAS_PPPD_PHASE_HOLDOFF == (int)PHASE_HOLDOFF && RAS_PPPD_PHASE_MASTER == (int)PHASE_MASTER,
 	       "protocol.h's phases are pppd's");
-_Static_assert(RAS_PPPD_EXIT_AUTH_TOPEER == EXIT_AUTH_TOPEER_FAILED && RAS_PPPD_EXIT_HANGUP == EXIT_HANGUP &&
-	       RAS_PPPD_EXIT_CNID == EXIT_CNID_AUTH_FAILED && RAS_PPPD_EXIT_OPTION == EXIT_OPTION_ERROR, "protocol.h's statuses are pppd's");
+_Static_assert(RAS_PPPD_EXIT_AUTH_TOPEER == (int)EXIT_AUTH_TOPEER_FAILED && RAS_PPPD_EXIT_HANGUP == (int)EXIT_HANGUP &&
+	       RAS_PPPD_EXIT_CNID == (int)EXIT_CNID_AUTH_FAILED && RAS_PPPD_EXIT_OPTION == (int)EXIT_OPTION_ERROR, "protocol.h's statuses are pppd's");
 
 #ifndef PPP_EAP
 #define PPP_EAP 0xc227
@@ -84,7 +80,7 @@ _Static_assert(RAS_PPPD_EXIT_AUTH_TOPEER == EXIT_AUTH_TOPEER_FAILED && RAS_PPPD_
 #define HEADER_MAX RAS_PPPD_HEADER_MAX
 #define HEADER_TIMEOUT_MS RAS_PPPD_HEADER_TIMEOUT_MS
 
-char pppd_version[] = VERSION;
+char pppd_version[] = RAS_PPPD_VERSION;
 
 enum chan_state { CHAN_UNOPENED, CHAN_OPEN, CHAN_CLOSED };
 
@@ -108,13 +104,13 @@ static int set_ras_fd(char **argv)
 {
 	int fd;
 
-	if (!int_option(*argv, &fd) || fd < 0) {
-		option_error("ras-fd: bad file descriptor number %s", *argv);
+	if (!RAS_INT_OPTION(*argv, &fd) || fd < 0) {
+		RAS_OPTION_ERROR("ras-fd: bad file descriptor number %s", *argv);
 		return 0;
 	}
 	/* Scripts pppd execs must not hold the socket: the module waits for EOF. */
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		option_error("ras-fd %d: %m", fd);
+		RAS_OPTION_ERROR("ras-fd %d: %m", fd);
 		return 0;
 	}
 	ras_fd = fd;
@@ -402,7 +398,7 @@ static void watch_channel(void *arg)
 		return;
 	}
 	orphan_watch = 1;
-	timeout(watch_channel, NULL, 0, RAS_PPPD_ORPHAN_POLL_MS * 1000);
+	RAS_TIMEOUT(watch_channel, NULL, 0, RAS_PPPD_ORPHAN_POLL_MS * 1000);
 }
 
 /* First phase change: the channel, then the secrets, before LCP starts. */
@@ -421,7 +417,7 @@ static void chan_open(void)
 static void report_device(void)
 {
 	/* With `pty` (or `notty`) devnam stays empty: the link is the pty. */
-	const char *name = devnam[0] ? devnam : ppp_devnam;
+	const char *name = RAS_DEVNAM()[0] ? RAS_DEVNAM() : RAS_TTYNAME();
 	char dev[MAXPATHLEN];
 	size_t i;
 
@@ -463,7 +459,7 @@ static void on_phase(void *arg, int p)
 	last_phase = p;
 	emit("phase %d", p);
 	if (p == PHASE_DEAD)
-		emit("dead %d", (int)status);   /* the exit code may lie later */
+		emit("dead %d", RAS_STATUS());   /* the exit code may lie later */
 }
 
 static void on_pidchange(void *arg, int pid)
@@ -501,9 +497,9 @@ static void on_ip_up(void *arg, int unused)
 	inet_ntop(AF_INET, &his, remote, sizeof(remote));
 	link_up = 1;
 	if (orphan_watch)
-		untimeout(watch_channel, NULL);
+		RAS_UNTIMEOUT(watch_channel, NULL);
 	orphan_watch = 0;
-	emit("ip-up %s %s %s", ifname, local, remote);
+	emit("ip-up %s %s %s", RAS_IFNAME(), local, remote);
 }
 
 static void on_ip_down(void *arg, int unused)
@@ -589,15 +585,15 @@ static void on_recv(unsigned char *pkt, int len)
 
 void plugin_init(void)
 {
-	add_options(ras_options);
-	add_notifier(&phasechange, on_phase, NULL);
-	add_notifier(&pidchange, on_pidchange, NULL);
-	add_notifier(&sigreceived, on_signal, NULL);
-	add_notifier(&auth_up_notifier, on_auth_up, NULL);
-	add_notifier(&ip_up_notifier, on_ip_up, NULL);
-	add_notifier(&ip_down_notifier, on_ip_down, NULL);
-	add_notifier(&link_down_notifier, on_link_down, NULL);
-	add_notifier(&exitnotify, on_exit_notify, NULL);
-	add_notifier(&fork_notifier, on_fork, NULL);
+	RAS_ADD_OPTIONS(ras_options);
+	RAS_NOTIFY(NF_PHASE_CHANGE, phasechange, on_phase);
+	RAS_NOTIFY(NF_PID_CHANGE, pidchange, on_pidchange);
+	RAS_NOTIFY(NF_SIGNALED, sigreceived, on_signal);
+	RAS_NOTIFY(NF_AUTH_UP, auth_up_notifier, on_auth_up);
+	RAS_NOTIFY(NF_IP_UP, ip_up_notifier, on_ip_up);
+	RAS_NOTIFY(NF_IP_DOWN, ip_down_notifier, on_ip_down);
+	RAS_NOTIFY(NF_LINK_DOWN, link_down_notifier, on_link_down);
+	RAS_NOTIFY(NF_EXIT, exitnotify, on_exit_notify);
+	RAS_NOTIFY(NF_FORK, fork_notifier, on_fork);
 	snoop_recv_hook = on_recv;
 }
