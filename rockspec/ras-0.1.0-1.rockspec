@@ -21,7 +21,7 @@ build = {
    modules = {
       ras = {
          sources = {
-            "src/ras.c", "src/options.c", "src/queue.c", "src/idmap.c", "src/list.c",
+            "src/ras.c", "src/options.c", "src/entries.c", "src/watch.c", "src/info.c", "src/queue.c", "src/idmap.c", "src/list.c",
             "src/states.c", "src/errors.c", "src/backends.c", "src/backend_sim.c",
             "src/backend_win32.c", "src/os_posix.c", "src/os_win32.c",
             "src/pppd/backend.c", "src/pppd/channel.c", "src/pppd/watcher.c",

@@ -15,6 +15,9 @@ static const struct { int code; const char *text; } error_texts[] = {
   { 6, "The connection handle is invalid: the connection no longer exists." },
   { 8, "Not enough memory." },
   { 87, "A parameter is incorrect." },
+  { 120, "This function is not supported on this system." },
+  { 123, "The name is not valid." },
+  { 183, "An entry with this name already exists." },
   { 600, "An operation is pending." },
   { 601, "The port handle is invalid." },
   { 602, "The port is already open." },
@@ -93,6 +96,40 @@ const char *ras_error_text(long long code) {
   for (size_t i = 0; i < sizeof error_texts / sizeof error_texts[0]; i++)
     if (error_texts[i].code == code) return error_texts[i].text;
   return NULL;
+}
+
+/* Kinds by code; what is not listed is "local" (retryable) or, from 800
+ * on, "vpn". Configuration and most authentication failures repeat on
+ * every attempt: only a change by the user cures them. */
+static const struct { int code; char kind, retry; } error_kinds[] = {
+  { 4, 'r', 1 }, { 8, 'r', 1 }, { 87, 'c', 0 }, { 120, 'c', 0 }, { 123, 'c', 0 },
+  { 183, 'c', 0 }, { 602, 'r', 1 }, { 604, 'c', 0 }, { 608, 'c', 0 }, { 615, 'c', 0 },
+  { 617, 'r', 1 }, { 619, 'l', 1 }, { 621, 'c', 0 }, { 622, 'c', 0 }, { 623, 'c', 0 },
+  { 624, 'c', 0 }, { 625, 'c', 0 }, { 628, 'l', 1 }, { 629, 'l', 1 }, { 630, 'l', 1 },
+  { 633, 'r', 1 }, { 638, 'l', 1 }, { 645, 'a', 1 }, { 646, 'a', 0 }, { 647, 'a', 0 },
+  { 648, 'a', 0 }, { 649, 'a', 0 }, { 651, 'l', 1 }, { 652, 'l', 1 }, { 663, 'c', 0 },
+  { 665, 'c', 0 }, { 666, 'l', 1 }, { 668, 'l', 1 }, { 676, 'l', 1 }, { 677, 'l', 1 },
+  { 678, 'l', 1 }, { 679, 'l', 1 }, { 680, 'l', 1 }, { 691, 'a', 0 }, { 692, 'l', 1 },
+  { 703, 'a', 0 }, { 704, 'c', 0 }, { 705, 'a', 1 }, { 708, 'a', 0 }, { 709, 'a', 0 },
+  { 711, 'r', 1 }, { 717, 'r', 1 }, { 718, 'l', 1 }, { 719, 'l', 1 }, { 720, 'c', 0 },
+  { 721, 'l', 1 }, { 722, 'l', 1 }, { 723, 'c', 0 }, { 731, 'c', 0 }, { 732, 'c', 0 },
+  { 733, 'c', 0 }, { 734, 'l', 1 }, { 735, 'c', 0 }, { 736, 'l', 1 }, { 737, 'l', 1 },
+  { 738, 'c', 0 }, { 742, 'c', 0 }, { 752, 'c', 0 }, { 756, 'r', 1 },
+};
+
+const char *ras_error_kind(long long code, int *retryable) {
+  *retryable = 1;
+  for (size_t i = 0; i < sizeof error_kinds / sizeof error_kinds[0]; i++)
+    if (error_kinds[i].code == code) {
+      *retryable = error_kinds[i].retry;
+      switch (error_kinds[i].kind) {
+      case 'a': return "authentication";
+      case 'l': return "line";
+      case 'c': return "configuration";
+      default: return "resource";
+      }
+    }
+  return code >= 800 && code < 900 ? "vpn" : "local";
 }
 
 int ras_fail(ras_error *err, int code, const char *fmt, ...) {

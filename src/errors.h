@@ -18,6 +18,9 @@ enum {
   RAS_ERROR_INVALID_HANDLE = 6,
   RAS_ERROR_NOT_ENOUGH_MEMORY = 8,
   RAS_ERROR_INVALID_PARAMETER = 87,
+  RAS_ERROR_NOT_SUPPORTED = 120,          /* ERROR_CALL_NOT_IMPLEMENTED */
+  RAS_ERROR_INVALID_NAME = 123,
+  RAS_ERROR_ALREADY_EXISTS = 183,
   RAS_ERROR_BUFFER_TOO_SMALL = 603,
   RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY = 623,
   RAS_ERROR_PORT_DISCONNECTED = 628,
@@ -54,5 +57,10 @@ int ras_fail_errno(ras_error *err, int errnum, const char *what);
 
 /* The module's own text for an error code, or NULL when it has none. */
 const char *ras_error_text(long long code);
+
+/* What kind of failure a code is ("authentication", "line",
+ * "configuration", "vpn", "resource", "local") and whether dialling again
+ * can cure it (ras.error_info). */
+const char *ras_error_kind(long long code, int *retryable);
 
 #endif

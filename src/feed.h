@@ -14,6 +14,7 @@
 #define RAS_FEED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 32 bytes: a burst of a million events is 32 MB, so the small fields are
  * small. */
@@ -47,5 +48,25 @@ size_t ras_feed_push_many(ras_feed *feed, ras_event *evs, size_t n);
 size_t ras_feed_backlog(ras_feed *feed);
 
 void ras_event_free(ras_event *ev);
+
+/*
+ * A watcher's feed (backend.h: watch) carries changes, not states: .state
+ * is RAS_CHANGE_CONNECTED or RAS_CHANGE_DISCONNECTED (never a terminal
+ * state, so the feed never ends), .substate RAS_CHANGE_INITIAL for the
+ * connections already up when watching began, the connection's id in
+ * .error and .extended_error (ras_change_id), and .detail the entry name
+ * and the phonebook, one after the other, each ending in NUL
+ * (ras_change_detail; NULL when out of memory: the change still comes).
+ */
+enum { RAS_CHANGE_CONNECTED = 1, RAS_CHANGE_DISCONNECTED = 2 };
+enum { RAS_CHANGE_INITIAL = 1 };
+
+/* A change event; detail allocated here (NULL on failure). */
+ras_event ras_change(int change, uint64_t id, const char *entry, const char *phonebook,
+                     double time);
+uint64_t ras_change_id(const ras_event *ev);
+/* The entry name and phonebook of a change's detail ("" when absent). */
+const char *ras_change_entry(const ras_event *ev);
+const char *ras_change_phonebook(const ras_event *ev);
 
 #endif

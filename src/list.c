@@ -2,6 +2,7 @@
  * list.c - see list.h. While the list grows, a text field holds its
  * text's offset + 1 (both arrays may move); finish makes it a pointer.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,4 +89,41 @@ void ras_list_free(ras_list *l) {
   free(l->texts);
   l->items = l->texts = NULL;
   l->n = l->cap = l->texts_len = l->texts_cap = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* arenas: one malloc per allocation, chained, freed together              */
+
+struct ras_arena_block {
+  struct ras_arena_block *next;
+  union { long double d; long long l; void *p; } align[];   /* then the allocation, aligned */
+};
+
+void *ras_arena_alloc(ras_arena *a, size_t size) {
+  struct ras_arena_block *b;
+  if (a->failed || size > SIZE_MAX - sizeof *b) return a->failed = 1, NULL;
+  b = malloc(sizeof *b + (size ? size : 1));
+  if (!b) return a->failed = 1, NULL;
+  b->next = a->blocks;
+  a->blocks = b;
+  return b->align;
+}
+
+char *ras_arena_text(ras_arena *a, const char *s) {
+  size_t len;
+  char *copy;
+  if (!s) return NULL;
+  len = strlen(s) + 1;
+  copy = ras_arena_alloc(a, len);
+  if (copy) memcpy(copy, s, len);
+  return copy;
+}
+
+void ras_arena_free(ras_arena *a) {
+  while (a->blocks) {
+    struct ras_arena_block *b = a->blocks;
+    a->blocks = b->next;
+    free(b);
+  }
+  a->failed = 0;
 }

@@ -34,4 +34,19 @@ int ras_list_reserve(ras_list *l, size_t n, size_t texts);
 void *ras_list_finish(ras_list *l, const size_t *fields, size_t nfields, size_t *n);
 void ras_list_free(ras_list *l);
 
+/*
+ * An arena: where a backend puts the texts and arrays of one answer (an
+ * entry's properties) that the binding reads and then frees at once.
+ * Allocations fail to NULL and set .failed; ras_arena_free frees all.
+ */
+typedef struct ras_arena {
+  struct ras_arena_block *blocks;
+  int failed;
+} ras_arena;
+
+void *ras_arena_alloc(ras_arena *a, size_t size);
+/* A copy of s (NULL: NULL) in the arena. */
+char *ras_arena_text(ras_arena *a, const char *s);
+void ras_arena_free(ras_arena *a);
+
 #endif

@@ -180,6 +180,22 @@ static int read_state(reader *rd, int idx, unsigned flags) {
   return state;
 }
 
+/* A name among choices: its index + 1. */
+static int read_choice(reader *rd, int idx, const char *const *choices) {
+  size_t len;
+  const char *s;
+  char why[160];
+  size_t used = 0;
+  if (lua_type(rd->L, idx) != LUA_TSTRING) fail_type(rd, "string", idx);
+  s = lua_tolstring(rd->L, idx, &len);
+  for (int i = 0; choices[i]; i++)
+    if (strlen(choices[i]) == len && memcmp(choices[i], s, len) == 0) return i + 1;
+  used = (size_t)snprintf(why, sizeof why, "expected one of");
+  for (int i = 0; choices[i] && used < sizeof why; i++)
+    used += (size_t)snprintf(why + used, sizeof why - used, "%s \"%s\"", i ? "," : "", choices[i]);
+  return fail(rd, why);
+}
+
 /* ---------------------------------------------------------------------- */
 /* arrays: grown as read, in anchored userdata                            */
 
@@ -192,6 +208,12 @@ static void string_item(reader *rd, int idx, const ras_field *f, void *slot) {
 
 static void state_item(reader *rd, int idx, const ras_field *f, void *slot) {
   *(int *)slot = read_state(rd, idx, f->flags);
+}
+
+/* An array of choice names into a mask: read with read_array's rules
+ * (bounded, metamethods honoured once) into ints, then folded. */
+static void choice_item(reader *rd, int idx, const ras_field *f, void *slot) {
+  *(int *)slot = read_choice(rd, idx, f->choices);
 }
 
 /* Reads t[1], t[2], … (metamethods honoured) up to the first nil. */
@@ -339,6 +361,23 @@ static void read_field(reader *rd, const ras_field *f, char *base) {
     if (f->present) *(int *)(base + f->present) = 1;
     break;
   case RAS_RECORDS: read_records(rd, v, f, base); break;
+  case RAS_CHOICE: *(int *)(base + f->offset) = read_choice(rd, v, f->choices); break;
+  case RAS_CHOICES: {
+    ras_field items = *f;
+    int *picked;
+    size_t n;
+    unsigned mask = 0;
+    char scratch[sizeof(int *) + sizeof(size_t)];
+    items.offset = 0;
+    items.count = sizeof(int *);
+    read_array(rd, v, &items, scratch, sizeof(int), choice_item);
+    memcpy(&picked, scratch, sizeof picked);
+    memcpy(&n, scratch + sizeof(int *), sizeof n);
+    for (size_t i = 0; i < n; i++) mask |= 1u << (picked[i] - 1);
+    *(unsigned *)(base + f->offset) = mask;
+    if (f->present) *(int *)(base + f->present) = 1;
+    break;
+  }
   case RAS_HANDLER:
     if (!lua_isfunction(L, v) && !lua_isthread(L, v))
       fail_type(rd, "function or coroutine", v);
@@ -360,6 +399,7 @@ static void read_record(reader *rd, int t, const ras_record *r, char *base) {
       if (f->flags & RAS_REQUIRED) fail(rd, "missing");
     } else {
       read_field(rd, f, base);
+      if (f->bit && r->given) *(unsigned *)(base + r->given) |= f->bit;
     }
     if (!rd->kept) lua_settop(L, lua_gettop(L) - 1);
     rd->kept = 0;

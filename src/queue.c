@@ -70,6 +70,34 @@ void ras_event_free(ras_event *ev) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* a watcher's changes (feed.h)                                           */
+
+ras_event ras_change(int change, uint64_t id, const char *entry, const char *phonebook,
+                     double time) {
+  size_t e = entry ? strlen(entry) : 0, p = phonebook ? strlen(phonebook) : 0;
+  ras_event ev = { .state = change, .error = (int)(uint32_t)(id >> 32),
+                   .extended_error = (int)(uint32_t)id, .time = time };
+  ev.detail = malloc(e + p + 2);
+  if (ev.detail) {
+    memcpy(ev.detail, entry ? entry : "", e + 1);
+    memcpy(ev.detail + e + 1, phonebook ? phonebook : "", p + 1);
+  }
+  return ev;
+}
+
+uint64_t ras_change_id(const ras_event *ev) {
+  return (uint64_t)(uint32_t)ev->error << 32 | (uint32_t)ev->extended_error;
+}
+
+const char *ras_change_entry(const ras_event *ev) {
+  return ev->detail ? ev->detail : "";
+}
+
+const char *ras_change_phonebook(const ras_event *ev) {
+  return ev->detail ? ev->detail + strlen(ev->detail) + 1 : "";
+}
+
+/* ---------------------------------------------------------------------- */
 /* hub                                                                    */
 
 ras_hub *ras_hub_new(ras_error *err) {

@@ -26,78 +26,46 @@
 #include "lauxlib.h"
 #include "lua.h"
 
-#include "backend.h"
-#include "idmap.h"
+#include "binding.h"
 #include "options.h"
-#include "queue.h"
 
 #define RAS_VERSION "0.1.0"
-#define CONTEXT_MT "ras.context"
-#define CORE_MT "ras.context_core"
-#define CONNECTION_MT "ras.connection"
-#define BOX_MT "ras.box"
 #define DEFAULT_HANGUP_TIMEOUT 30.0
-
-enum {
-  USERVAL_CONTEXT = 1, USERVAL_HANDLER, USERVAL_ENTRY, USERVAL_PHONEBOOK,
-  USERVALS = 4
-};
-
-typedef struct connection connection;
-
-typedef struct context {
-  const ras_backend *backend;
-  ras_instance *instance;   /* NULL: closed (or not yet opened) */
-  ras_hub *hub;             /* lives until the core is collected */
-  connection *conns;        /* every connection object not yet detached */
-  ras_idmap by_id;          /* enumeration id -> connection */
-  size_t ndeadlines;        /* connections with a dial timeout running */
-  ras_batch batch;          /* events taken, being delivered */
-} context;
-
-struct connection {
-  context *ctx;             /* NULL once detached (collected, or closed) */
-  ras_feed *feed;
-  ras_call *call;           /* NULL once released */
-  connection *next, *prev;
-  uint64_t id;
-  double started;
-  double deadline;          /* dial timeout; 0: none */
-  int last_state;           /* last delivered, -1 before the first */
-  unsigned dialled : 1;     /* dialled here (not found by enumeration) */
-  unsigned hangup_started : 1;
-  unsigned gone : 1;        /* status has reported an invalid handle */
-};
 
 static const char closed_message[] = "the context is closed";
 
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                          */
 
-static int push_failure(lua_State *L, const char *message, int code) {
+int bind_push_failure(lua_State *L, const char *message, int code) {
   luaL_pushfail(L);
   lua_pushstring(L, message);
   lua_pushinteger(L, code);
   return 3;
 }
 
-static int push_error(lua_State *L, const ras_error *err) {
-  return push_failure(L, err->message, err->code);
+int bind_push_error(lua_State *L, const ras_error *err) {
+  return bind_push_failure(L, err->message, err->code);
 }
 
 /* A layer that finds a bad argument itself (text that is not UTF-8, say)
  * says so with RAS_BAD_ARGUMENT: raise it like the binding's own checks. */
-static int push_error_or_raise(lua_State *L, const ras_error *err) {
+int bind_push_error_or_raise(lua_State *L, const ras_error *err) {
   if (err->code == RAS_BAD_ARGUMENT) return luaL_error(L, "%s", err->message);
-  return push_error(L, err);
+  return bind_push_error(L, err);
 }
 
-static int push_closed(lua_State *L) {
-  return push_failure(L, closed_message, RAS_ERROR_INVALID_HANDLE);
+int bind_push_unsupported(lua_State *L, const context *ctx, const char *what) {
+  lua_pushfstring(L, "%s is not supported by the %s backend", what, ctx->backend->name);
+  return bind_push_failure(L, lua_tostring(L, -1), RAS_ERROR_NOT_SUPPORTED);
+}
+
+int bind_push_closed(lua_State *L) {
+  return bind_push_failure(L, closed_message, RAS_ERROR_INVALID_HANDLE);
 }
 
 /* Seconds left until `until` (< 0: forever), never negative. */
-static double left_until(double until, double now) {
+double bind_left_until(double until, double now) {
   if (until < 0) return -1;
   return until > now ? until - now : 0;
 }
@@ -108,12 +76,12 @@ static double earlier(double a, double b) {  /* < 0 means never */
   return a < b ? a : b;
 }
 
-static double deadline_in(double now, double seconds) {
+double bind_deadline_in(double now, double seconds) {
   return seconds < 0 ? -1 : now + seconds;
 }
 
 /* The message for an error code: the OS's text if the backend has one. */
-static void push_error_message(lua_State *L, const ras_backend *backend,
+void bind_push_error_message(lua_State *L, const ras_backend *backend,
                                lua_Integer code, const char *detail) {
   char buf[512];
   const char *text = NULL;
@@ -154,6 +122,18 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
+ras_arena *bind_new_arena(lua_State *L) {
+  ras_arena *a = lua_newuserdatauv(L, sizeof *a, 0);
+  memset(a, 0, sizeof *a);
+  luaL_setmetatable(L, ARENA_MT);
+  return a;
+}
+
+static int arena_gc(lua_State *L) {
+  ras_arena_free(lua_touserdata(L, 1));
+  return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* parameters: read by options.c, every check before anything starts     */
 
@@ -173,13 +153,18 @@ static const ras_field dial_fields[] = {
   DIAL_STRING(callback_number, RAS_MAX_NUMBER),
   { .name = "paused_states", .kind = RAS_BOOLEAN,
     .offset = offsetof(dial_request, p.paused_states) },
+  { .name = "saved_credentials", .kind = RAS_BOOLEAN,
+    .offset = offsetof(dial_request, p.saved_credentials) },
   { .name = "timeout", .kind = RAS_SECONDS, .flags = RAS_POSITIVE,
     .offset = offsetof(dial_request, timeout) },
   { .name = "on_state", .kind = RAS_HANDLER, .offset = offsetof(dial_request, handler) },
   { .name = NULL }
 };
 
-static void dial_init(void *rec) { ((dial_request *)rec)->timeout = RAS_FOREVER; }
+static void dial_init(void *rec) {
+  ((dial_request *)rec)->timeout = RAS_FOREVER;
+  ((dial_request *)rec)->p.saved_credentials = 1;
+}
 
 static const char *dial_check(const void *rec, const char **field) {
   const dial_request *r = rec;
@@ -211,20 +196,20 @@ static const ras_record resume_record = {
 /* contexts                                                               */
 
 /* Every context function starts here: ctx:f() and ctx.f() both work. */
-static context *self_context(lua_State *L) {
+context *bind_self_context(lua_State *L) {
   if (lua_rawequal(L, 1, lua_upvalueindex(2))) lua_remove(L, 1);
   return lua_touserdata(L, lua_upvalueindex(1));
 }
 
 /* ...and those that need the backend go on here. */
-static context *open_context(lua_State *L) {
-  context *ctx = self_context(L);
+context *bind_open_context(lua_State *L) {
+  context *ctx = bind_self_context(L);
   if (!ctx->instance) luaL_error(L, "ras: %s", closed_message);
   return ctx;
 }
 
 /* Pushes the weak table of connection objects of the core at idx. */
-static void push_registry(lua_State *L, int core_index) {
+void bind_push_registry(lua_State *L, int core_index) {
   lua_getiuservalue(L, core_index, 1);
 }
 
@@ -240,7 +225,7 @@ static void set_deadline(connection *c, double deadline) {
 
 /* A batch being delivered goes back to its feed before any other pump
  * runs (a handler's nested poll or next), so events stay in order. */
-static void return_batch(context *ctx) {
+void bind_return_batch(context *ctx) {
   if (ctx->hub && ctx->batch.feed) ras_hub_return(ctx->hub, &ctx->batch);
 }
 
@@ -284,8 +269,10 @@ static void unlist(connection *c) {
 
 /* Everything __gc does; also what closing the context does to each of its
  * connections. Afterwards the object answers "closed". */
-static void detach(connection *c) {
+void bind_detach(connection *c) {
   if (!c->ctx) return;
+  if (c->watch) c->ctx->backend->unwatch(c->watch);
+  c->watch = NULL;
   release_call(c);
   set_deadline(c, 0);
   ras_feed_set_owner(c->feed, NULL);
@@ -297,7 +284,7 @@ static void detach(connection *c) {
 }
 
 static int conn_gc(lua_State *L) {
-  detach(check_conn(L, 1));
+  bind_detach(check_conn(L, 1));
   return 0;
 }
 
@@ -306,16 +293,16 @@ static int conn_gc(lua_State *L) {
  * core_index. Every Lua allocation comes before the feed, so an error
  * leaves only garbage that __gc ignores.
  */
-static connection *new_connection(lua_State *L, int core_index) {
+connection *bind_new_object(lua_State *L, int core_index, const char *mt) {
   context *ctx = lua_touserdata(L, core_index);
   connection *c = lua_newuserdatauv(L, sizeof *c, USERVALS);
   ras_feed *feed = NULL;
   memset(c, 0, sizeof *c);
   c->last_state = -1;
-  luaL_setmetatable(L, CONNECTION_MT);
+  luaL_setmetatable(L, mt);
   lua_pushvalue(L, core_index);
   lua_setiuservalue(L, -2, USERVAL_CONTEXT);
-  push_registry(L, core_index);
+  bind_push_registry(L, core_index);
   lua_pushvalue(L, -2);
   lua_rawsetp(L, -2, c);
   lua_pop(L, 1);
@@ -330,8 +317,12 @@ static connection *new_connection(lua_State *L, int core_index) {
   return c;
 }
 
+static connection *new_connection(lua_State *L, int core_index) {
+  return bind_new_object(L, core_index, CONNECTION_MT);
+}
+
 /* Enters c in the id map (room was reserved by new_connection). */
-static void map_id(connection *c, uint64_t id) {
+void bind_map_id(connection *c, uint64_t id) {
   c->id = id;
   if (id) ras_idmap_put(&c->ctx->by_id, id, c);
 }
@@ -504,6 +495,36 @@ static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int 
   lua_pop(L, 1);  /* the coroutine */
 }
 
+void bind_call_handler(lua_State *L, int handler, int obj, int ev, const char *name) {
+  int top = lua_gettop(L);
+  handler = lua_absindex(L, handler);
+  luaL_checkstack(L, 4, name);
+  if (lua_isfunction(L, handler)) {
+    lua_pushvalue(L, handler);
+    lua_pushvalue(L, obj);
+    lua_pushvalue(L, ev);
+    lua_call(L, 2, 0);
+  } else if (lua_isthread(L, handler)) {
+    lua_State *co = lua_tothread(L, handler);
+    int status, nres;
+    if (ended(co)) return;
+    if (!resumable(L, co))
+      luaL_error(L, "%s: the handler coroutine cannot be resumed (it is running)", name);
+    if (!lua_checkstack(co, 2)) luaL_error(L, "%s: the handler coroutine's stack is full", name);
+    lua_pushvalue(L, obj);
+    lua_pushvalue(L, ev);
+    lua_xmove(L, co, 2);
+    status = lua_resume(co, L, 2, &nres);
+    if (status != LUA_OK && status != LUA_YIELD) {
+      if (lua_type(co, -1) == LUA_TSTRING) luaL_traceback(L, co, lua_tostring(co, -1), 0);
+      else lua_xmove(co, L, 1);
+      lua_error(L);
+    }
+    lua_pop(co, nres);   /* results beyond none are ignored */
+  }
+  lua_settop(L, top);
+}
+
 /* Book-keeping for an event that has reached Lua. */
 static void note_event(connection *c, int state) {
   c->last_state = state;
@@ -534,7 +555,7 @@ static int take_event(lua_State *L, context *ctx, connection *c) {
     lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
     if (ev->error) {
       lua_pushinteger(L, ev->error);
-      push_error_message(L, c->ctx->backend, ev->error, ev->detail);
+      bind_push_error_message(L, c->ctx->backend, ev->error, ev->detail);
     } else {
       lua_pushnil(L);
       lua_pushnil(L);
@@ -628,7 +649,7 @@ static int finished(const connection *c) {
  * back to its feed at once; then raises the error again, if any. The
  * nargs arguments are at the top.
  */
-static void run_protected(lua_State *L, context *ctx, lua_CFunction fn, int nargs,
+void bind_run_protected(lua_State *L, context *ctx, lua_CFunction fn, int nargs,
                           int nresults) {
   int base = lua_gettop(L) - nargs, status;
   lua_pushcfunction(L, traceback);
@@ -636,7 +657,7 @@ static void run_protected(lua_State *L, context *ctx, lua_CFunction fn, int narg
   lua_pushcfunction(L, fn);
   lua_insert(L, base + 2);
   status = lua_pcall(L, nargs, nresults, base + 1);
-  return_batch(ctx);
+  bind_return_batch(ctx);
   lua_remove(L, base + 1);
   if (status != LUA_OK) lua_error(L);
 }
@@ -655,21 +676,21 @@ static int next_protected(lua_State *L) {
  * Returns 1 with the event table pushed, or 0 (timeout or finished).
  */
 static int next_event(lua_State *L, int conn, connection *c, double seconds) {
-  double now = os_now(), until = deadline_in(now, seconds);
+  double now = os_now(), until = bind_deadline_in(now, seconds);
   for (;;) {
     context *ctx = c->ctx;
     if (!ctx) return 0;
-    return_batch(ctx);
+    bind_return_batch(ctx);
     expire(c, now);
     if (ras_feed_take(c->feed, &ctx->batch, 1)) {
       lua_pushlightuserdata(L, ctx);
       lua_pushvalue(L, conn);
       push_strings(L);
-      run_protected(L, ctx, next_protected, 3, 1);
+      bind_run_protected(L, ctx, next_protected, 3, 1);
       return 1;
     }
     if (finished(c) || (until >= 0 && now >= until)) return 0;
-    ras_feed_wait(c->feed, left_until(earlier(until, c->deadline > 0 ? c->deadline : -1), now));
+    ras_feed_wait(c->feed, bind_left_until(earlier(until, c->deadline > 0 ? c->deadline : -1), now));
     now = os_now();
   }
 }
@@ -694,9 +715,9 @@ static int conn_next(lua_State *L) {
 static int conn_wait(lua_State *L) {
   connection *c = check_conn(L, 1);
   double seconds = opt_check_seconds(L, 2, RAS_FOREVER);
-  double until = deadline_in(os_now(), seconds);
+  double until = bind_deadline_in(os_now(), seconds);
   lua_settop(L, 1);
-  while (next_event(L, 1, c, left_until(until, os_now()))) {
+  while (next_event(L, 1, c, bind_left_until(until, os_now()))) {
     if (ras_state_group(c->last_state) != RAS_GROUP_RUNNING) return 1;
     lua_pop(L, 1);
   }
@@ -730,22 +751,22 @@ static void set_text(lua_State *L, const char *name, const char *value) {
   lua_setfield(L, -2, name);
 }
 
-static int push_gone(lua_State *L) {
-  return push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
+int bind_push_gone(lua_State *L) {
+  return bind_push_failure(L, ras_error_text(RAS_ERROR_INVALID_HANDLE), RAS_ERROR_INVALID_HANDLE);
 }
 
 static int conn_status(lua_State *L) {
   connection *c = check_conn(L, 1);
   ras_status st;
   int rc;
-  if (!c->ctx) return push_closed(L);
-  if (!is_open(c) || c->gone) return push_gone(L);
+  if (!c->ctx) return bind_push_closed(L);
+  if (!is_open(c) || c->gone) return bind_push_gone(L);
   memset(&st, 0, sizeof st);
   rc = c->ctx->backend->status(c->call, &st);
   if (rc == RAS_ERROR_INVALID_HANDLE) c->gone = 1;
   if (rc != 0) {
-    push_error_message(L, c->ctx->backend, rc, NULL);
-    return push_failure(L, lua_tostring(L, -1), rc);
+    bind_push_error_message(L, c->ctx->backend, rc, NULL);
+    return bind_push_failure(L, lua_tostring(L, -1), rc);
   }
   lua_createtable(L, 0, 10);
   push_state_name(L, st.state);
@@ -761,7 +782,7 @@ static int conn_status(lua_State *L) {
   if (st.error) {
     lua_pushinteger(L, st.error);
     lua_setfield(L, -2, "error");
-    push_error_message(L, c->ctx->backend, st.error, NULL);
+    bind_push_error_message(L, c->ctx->backend, st.error, NULL);
     lua_setfield(L, -2, "message");
   }
   set_text(L, "device_type", st.device_type);
@@ -779,12 +800,12 @@ static int resume_with(lua_State *L, connection *c, int params) {
   int rc, top = lua_gettop(L);
   luaL_checktype(L, params, LUA_TTABLE);
   opt_read_flat(L, params, &resume_record, "parameter", &p);
-  if (!c->ctx) return push_closed(L);
-  if (!is_open(c) || c->gone) return push_gone(L);
+  if (!c->ctx) return bind_push_closed(L);
+  if (!is_open(c) || c->gone) return bind_push_gone(L);
   rc = c->ctx->backend->resume(c->call, &p, &err);
   os_wipe(&p, sizeof p);
   lua_settop(L, top);
-  if (rc != 0) return push_error_or_raise(L, &err);
+  if (rc != 0) return bind_push_error_or_raise(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -800,20 +821,20 @@ static int conn_resume(lua_State *L) {
  */
 static int hangup(lua_State *L, connection *c, double seconds) {
   ras_event ev = { .state = RAS_Disconnected, .time = os_now() };
-  double until = deadline_in(os_now(), seconds);
+  double until = bind_deadline_in(os_now(), seconds);
   ras_status st;
   ras_error err;
-  if (!c->ctx) return push_closed(L);
+  if (!c->ctx) return bind_push_closed(L);
   if (!is_open(c)) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  return_batch(c->ctx);
+  bind_return_batch(c->ctx);
   if (!c->hangup_started) {
     c->hangup_started = 1;
     if (c->ctx->backend->hangup(c->call, &err) != 0) {
       c->hangup_started = 0;
-      return push_error(L, &err);
+      return bind_push_error(L, &err);
     }
   }
   set_deadline(c, 0);
@@ -846,14 +867,14 @@ static int conn_close(lua_State *L) {
 }
 
 /* pollfd and pollhandle: the platform has one of the two. */
-static int push_pollable(lua_State *L, int fd, void *handle, const ras_error *err,
+int bind_push_pollable(lua_State *L, int fd, void *handle, const ras_error *err,
                          const char *other) {
   if (fd >= 0) lua_pushinteger(L, fd);
   else if (handle) lua_pushlightuserdata(L, handle);
-  else if (err->code) return push_error(L, err);
+  else if (err->code) return bind_push_error(L, err);
   else {
     lua_pushfstring(L, "not available on this platform: use %s instead", other);
-    return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
+    return bind_push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
   }
   return 1;
 }
@@ -861,15 +882,15 @@ static int push_pollable(lua_State *L, int fd, void *handle, const ras_error *er
 static int conn_pollfd(lua_State *L) {
   connection *c = check_conn(L, 1);
   ras_error err = { .code = 0 };
-  if (!c->ctx) return push_closed(L);
-  return push_pollable(L, ras_feed_pollfd(c->feed, &err), NULL, &err, "conn:pollhandle()");
+  if (!c->ctx) return bind_push_closed(L);
+  return bind_push_pollable(L, ras_feed_pollfd(c->feed, &err), NULL, &err, "conn:pollhandle()");
 }
 
 static int conn_pollhandle(lua_State *L) {
   connection *c = check_conn(L, 1);
   ras_error err = { .code = 0 };
-  if (!c->ctx) return push_closed(L);
-  return push_pollable(L, -1, ras_feed_pollhandle(c->feed, &err), &err, "conn:pollfd()");
+  if (!c->ctx) return bind_push_closed(L);
+  return bind_push_pollable(L, -1, ras_feed_pollhandle(c->feed, &err), &err, "conn:pollfd()");
 }
 
 static int push_events(lua_State *L) {
@@ -884,7 +905,7 @@ static int conn_events(lua_State *L) {
 
 static int push_timeout(lua_State *L, double deadline) {
   if (deadline <= 0) lua_pushnil(L);
-  else lua_pushnumber(L, left_until(deadline, os_now()));
+  else lua_pushnumber(L, bind_left_until(deadline, os_now()));
   return 1;
 }
 
@@ -937,7 +958,7 @@ static const luaL_Reg conn_metamethods[] = {
 /* context functions                                                      */
 
 static int ctx_dial(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   dial_request r;
   ras_error err;
   connection *c;
@@ -952,10 +973,10 @@ static int ctx_dial(lua_State *L) {
   c->started = os_now();
   rc = ctx->backend->dial(ctx->instance, c->feed, &r.p, &c->call, &id, &err);
   if (rc != 0) {
-    detach(c);
-    return push_error_or_raise(L, &err);
+    bind_detach(c);
+    return bind_push_error_or_raise(L, &err);
   }
-  map_id(c, id);
+  bind_map_id(c, id);
   if (r.timeout > 0) set_deadline(c, c->started + r.timeout);
   if (r.handler) {
     lua_pushvalue(L, r.handler);
@@ -971,51 +992,54 @@ static int ctx_dial(lua_State *L) {
   return 1;
 }
 
-/* The object for an enumerated connection: the one we have, or a new one
- * (nil if it went away meanwhile). */
-static void push_enumerated(lua_State *L, context *ctx, int registry,
-                            const ras_conn_info *info) {
-  connection *c = ras_idmap_get(&ctx->by_id, info->id);
+/* The object for connection id: the one we have, or a new one watching
+ * it; a gone one (status says so) if the backend no longer has it. */
+void bind_push_connection(lua_State *L, context *ctx, int core_index, int registry,
+                          uint64_t id, const char *entry, const char *phonebook) {
+  connection *c = ras_idmap_get(&ctx->by_id, id);
   ras_error err;
+  core_index = lua_absindex(L, core_index);
+  registry = lua_absindex(L, registry);
   if (c && is_open(c) && !c->gone) {
     push_object(L, registry, c);
     if (!lua_isnil(L, -1)) return;
     lua_pop(L, 1);
-    detach(c);  /* unreachable, awaiting __gc: let go of the call now */
+    bind_detach(c);  /* unreachable, awaiting __gc: let go of the call now */
   }
-  lua_pushstring(L, info->entry);
-  lua_pushstring(L, info->phonebook);
-  c = new_connection(L, lua_upvalueindex(1));
+  lua_pushstring(L, entry);
+  lua_pushstring(L, phonebook && phonebook[0] ? phonebook : NULL);
+  c = new_connection(L, core_index);
   c->started = os_now();
-  c->call = ctx->backend->attach(ctx->instance, c->feed, info->id, &err);
-  if (!c->call) {  /* gone between the enumeration and now */
-    detach(c);
-    lua_pop(L, 3);
-    lua_pushnil(L);
-    return;
+  c->call = ctx->backend->attach(ctx->instance, c->feed, id, &err);
+  if (c->call) bind_map_id(c, id);
+  else {  /* gone between the enumeration and now */
+    c->gone = 1;
+    c->last_state = RAS_Disconnected;
   }
-  map_id(c, info->id);
   lua_insert(L, -3);
   lua_setiuservalue(L, -3, USERVAL_PHONEBOOK);
   lua_setiuservalue(L, -2, USERVAL_ENTRY);
 }
 
 static int ctx_connections(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   ras_conn_info *list;
   ras_error err;
   size_t n;
   lua_Integer k = 0;
   void **box;
   lua_settop(L, 0);
-  push_registry(L, lua_upvalueindex(1));          /* 1 */
+  bind_push_registry(L, lua_upvalueindex(1));          /* 1 */
   box = new_box(L);                               /* 2 */
   *box = list = ctx->backend->connections(ctx->instance, &n, &err);
-  if (!list) return push_error(L, &err);
+  if (!list) return bind_push_error(L, &err);
   lua_createtable(L, n < 1024 ? (int)n : 1024, 0); /* 3 */
   for (size_t i = 0; i < n; i++) {
-    push_enumerated(L, ctx, 1, &list[i]);
-    if (lua_isnil(L, -1)) lua_pop(L, 1);
+    connection *c;
+    bind_push_connection(L, ctx, lua_upvalueindex(1), 1, list[i].id, list[i].entry,
+                         list[i].phonebook);
+    c = lua_touserdata(L, -1);
+    if (c->gone && !c->call) lua_pop(L, 1);   /* went away meanwhile */
     else lua_rawseti(L, 3, ++k);
   }
   free_boxed(box);
@@ -1023,14 +1047,14 @@ static int ctx_connections(lua_State *L) {
 }
 
 static int ctx_entries(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   const char *phonebook = opt_check_string(L, 1, RAS_MAX_PATH, 1);
   ras_entry_info *list;
   ras_error err;
   size_t n;
   void **box = new_box(L);
   *box = list = ctx->backend->entries(ctx->instance, phonebook, &n, &err);
-  if (!list) return push_error_or_raise(L, &err);
+  if (!list) return bind_push_error_or_raise(L, &err);
   lua_createtable(L, n < 1024 ? (int)n : 1024, 0);
   for (size_t i = 0; i < n; i++) {
     lua_createtable(L, 0, 2);
@@ -1103,7 +1127,7 @@ static int dispatch(lua_State *L) {
   while (rs.n < rs.limit && ctx->instance) {
     connection *c;
     if (b->next == b->n) {
-      return_batch(ctx);
+      bind_return_batch(ctx);
       if (!ras_hub_take(ctx->hub, b)) break;
     }
     c = ras_feed_owner(b->feed);
@@ -1111,6 +1135,11 @@ static int dispatch(lua_State *L) {
     if (!c || lua_isnil(L, -1)) {  /* collected: nobody can see it */
       lua_settop(L, 5);
       drop_batch(ctx);
+      continue;
+    }
+    if (c->watch) {
+      rs.n += bind_watch_dispatch(L, ctx, c, 6, 3, rs.limit - rs.n);
+      lua_settop(L, 5);
       continue;
     }
     lua_getiuservalue(L, 6, USERVAL_HANDLER);     /* 7 */
@@ -1143,21 +1172,21 @@ static int dispatch(lua_State *L) {
 }
 
 static int ctx_poll(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   double seconds = opt_check_seconds(L, 1, RAS_FOREVER);
-  double now = os_now(), until = deadline_in(now, seconds);
+  double now = os_now(), until = bind_deadline_in(now, seconds);
   lua_settop(L, 0);
   for (;;) {
     size_t pending;
-    return_batch(ctx);
+    bind_return_batch(ctx);
     expire_all(ctx, now);
     pending = ras_hub_pending(ctx->hub);
     if (pending > 0) {
       lua_pushlightuserdata(L, ctx);
       lua_pushinteger(L, (lua_Integer)pending);
-      push_registry(L, lua_upvalueindex(1));
+      bind_push_registry(L, lua_upvalueindex(1));
       push_strings(L);
-      run_protected(L, ctx, dispatch, 4, 1);
+      bind_run_protected(L, ctx, dispatch, 4, 1);
       /* all of them for collected connections: nothing yet, wait on */
       if (lua_tointeger(L, -1) > 0 || !ctx->instance) return 1;
       lua_settop(L, 0);
@@ -1165,7 +1194,7 @@ static int ctx_poll(lua_State *L) {
       continue;
     }
     if (until >= 0 && now >= until) break;
-    ras_hub_wait(ctx->hub, left_until(earlier(until, next_deadline(ctx)), now));
+    ras_hub_wait(ctx->hub, bind_left_until(earlier(until, next_deadline(ctx)), now));
     now = os_now();
     if (!ctx->instance) luaL_error(L, "ras: %s", closed_message);
   }
@@ -1174,24 +1203,24 @@ static int ctx_poll(lua_State *L) {
 }
 
 static int ctx_pollfd(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   ras_error err = { .code = 0 };
-  return push_pollable(L, ras_hub_pollfd(ctx->hub, &err), NULL, &err, "ras.pollhandle()");
+  return bind_push_pollable(L, ras_hub_pollfd(ctx->hub, &err), NULL, &err, "ras.pollhandle()");
 }
 
 static int ctx_pollhandle(lua_State *L) {
-  context *ctx = open_context(L);
+  context *ctx = bind_open_context(L);
   ras_error err = { .code = 0 };
-  return push_pollable(L, -1, ras_hub_pollhandle(ctx->hub, &err), &err, "ras.pollfd()");
+  return bind_push_pollable(L, -1, ras_hub_pollhandle(ctx->hub, &err), &err, "ras.pollfd()");
 }
 
 static int ctx_events(lua_State *L) {
-  open_context(L);
+  bind_open_context(L);
   return push_events(L);
 }
 
 static int ctx_timeout(lua_State *L) {
-  double d = next_deadline(open_context(L));
+  double d = next_deadline(bind_open_context(L));
   return push_timeout(L, d < 0 ? 0 : d);
 }
 
@@ -1199,15 +1228,15 @@ static int ctx_timeout(lua_State *L) {
  * established one stays up) and then of the backend. Idempotent. */
 static void close_context(context *ctx) {
   if (!ctx->instance) return;
-  return_batch(ctx);
-  while (ctx->conns) detach(ctx->conns);
+  bind_return_batch(ctx);
+  while (ctx->conns) bind_detach(ctx->conns);
   ctx->backend->close(ctx->instance);
   ctx->instance = NULL;
   ras_idmap_free(&ctx->by_id);
 }
 
 static int ctx_close(lua_State *L) {
-  close_context(self_context(L));
+  close_context(bind_self_context(L));
   return 0;
 }
 
@@ -1232,7 +1261,7 @@ static int ctx_tostring(lua_State *L) {
 static int m_state_name(lua_State *L) {
   lua_Integer v;
   const char *name = NULL;
-  self_context(L);
+  bind_self_context(L);
   v = luaL_checkinteger(L, 1);
   if (v >= 0 && v <= 0x7fffffff) name = ras_state_name((int)v);
   if (name) lua_pushstring(L, name);
@@ -1242,7 +1271,7 @@ static int m_state_name(lua_State *L) {
 
 static int m_state_group(lua_State *L) {
   int state = -1;
-  self_context(L);
+  bind_self_context(L);
   if (lua_type(L, 1) == LUA_TSTRING) {
     size_t len;
     const char *name = lua_tolstring(L, 1, &len);
@@ -1258,8 +1287,8 @@ static int m_state_group(lua_State *L) {
 }
 
 static int m_error_message(lua_State *L) {
-  context *ctx = self_context(L);
-  push_error_message(L, ctx->backend, luaL_checkinteger(L, 1), NULL);
+  context *ctx = bind_self_context(L);
+  bind_push_error_message(L, ctx->backend, luaL_checkinteger(L, 1), NULL);
   return 1;
 }
 
@@ -1301,20 +1330,20 @@ static int m_open(lua_State *L) {
   const char *name;
   const ras_backend *backend;
   ras_error err;
-  self_context(L);
+  bind_self_context(L);
   name = luaL_checklstring(L, 1, &len);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   backend = find_backend(name, len);
   if (!backend) {
     lua_pushfstring(L, "unknown or unavailable backend '%s'", name);
-    return push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
+    return bind_push_failure(L, lua_tostring(L, -1), RAS_ERROR_INVALID_PARAMETER);
   }
   push_context(L, backend);                        /* 3 */
   lua_getfield(L, 3, "close");
   lua_getupvalue(L, -1, 1);                   /* 5: the core */
   opt_read(L, 2, backend->options, "option");
-  if (!open_instance(L, 5, &err)) return push_error_or_raise(L, &err);
+  if (!open_instance(L, 5, &err)) return bind_push_error_or_raise(L, &err);
   lua_settop(L, 3);
   return 1;
 }
@@ -1328,6 +1357,10 @@ static const luaL_Reg context_functions[] = {
   { "backends", m_backends }, { "state_name", m_state_name },
   { "state_group", m_state_group }, { "now", m_now },
   { NULL, NULL }
+};
+
+static const luaL_Reg *const function_lists[] = {
+  context_functions, bind_entry_functions, bind_watch_functions, bind_info_functions
 };
 
 static void push_states_table(lua_State *L) {
@@ -1359,8 +1392,14 @@ static void push_context(lua_State *L, const ras_backend *backend) {
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, -2, 1);
-  lua_pushvalue(L, t);
-  luaL_setfuncs(L, context_functions, 2);  /* upvalues: core, table */
+  for (size_t i = 0; i < sizeof function_lists / sizeof function_lists[0]; i++) {
+    lua_pushvalue(L, t);                   /* the table to fill */
+    lua_pushvalue(L, t + 1);
+    lua_pushvalue(L, t);
+    luaL_setfuncs(L, function_lists[i], 2);  /* upvalues: core, table */
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   lua_pushstring(L, backend->name);
   lua_setfield(L, t, "backend");
   lua_pushliteral(L, RAS_VERSION);
@@ -1386,6 +1425,7 @@ static void create_metatables(lua_State *L) {
   luaL_setfuncs(L, conn_metamethods, 0);
   lua_newtable(L);
   luaL_setfuncs(L, conn_methods, 0);
+  luaL_setfuncs(L, bind_info_methods, 0);
   lua_pushcclosure(L, conn_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
@@ -1397,6 +1437,11 @@ static void create_metatables(lua_State *L) {
   lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
+  luaL_newmetatable(L, ARENA_MT);
+  lua_pushcfunction(L, arena_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  bind_create_watch_metatable(L);
 }
 
 /* The default context: the platform's backend, else the simulator. */

@@ -33,7 +33,9 @@ typedef enum ras_kind {
   RAS_RECORDS,   /* a table of records keyed by name: an array of
                   * .record->size structs at .offset, count at .count; each
                   * record's key string goes to .record->key */
-  RAS_HANDLER    /* binding only: a function or coroutine (dial's on_state) */
+  RAS_HANDLER,   /* binding only: a function or coroutine (dial's on_state) */
+  RAS_CHOICE,    /* int: one of .choices by name, stored as its index + 1 */
+  RAS_CHOICES    /* unsigned: an array of .choices names, bit i for choice i */
 } ras_kind;
 
 enum {
@@ -55,6 +57,9 @@ typedef struct ras_field {
   size_t limit;                  /* arrays: most items */
   unsigned flags;
   const struct ras_record *record;
+  const char *const *choices;    /* CHOICE(S): the names, NULL-terminated */
+  unsigned bit;                  /* set in the record's .given mask when the
+                                  * field is given; 0: none */
 } ras_field;
 
 typedef struct ras_record {
@@ -62,6 +67,9 @@ typedef struct ras_record {
   const ras_field *fields;       /* ends with a field whose name is NULL */
   size_t key;                    /* RAS_RECORDS: offset of the key string */
   size_t key_max;                /* its most bytes */
+  size_t given;                  /* offset of an unsigned mask that collects
+                                  * the .bit of every field given; 0: none
+                                  * (so the mask never comes first) */
   /* Sets the defaults before the fields are read; may be NULL. */
   void (*init)(void *rec);
   /* Checks across fields once all are read: NULL when fine, else the

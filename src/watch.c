@@ -1,0 +1,284 @@
+/*
+ * watch.c - the binding of watchers: ctx.watch([options]) and the
+ * "ras.watcher" object, which reports every connection of the machine
+ * (this context's and other programs') coming up and going away.
+ *
+ * A watcher is a connection object's plumbing (binding.h) whose feed
+ * carries changes (feed.h: ras_change) from the backend's watch(). A
+ * change reaches Lua as { change = "connected" | "disconnected",
+ * connection = <the object ctx.connections() returns>, entry =,
+ * phonebook =, time = }: through w:next(), w:changes(), or on_change run
+ * by whichever pump delivers (ctx.poll included).
+ */
+#include <string.h>
+
+#include "binding.h"
+#include "options.h"
+
+typedef struct watch_request {
+  int initial;
+  int handler;              /* stack index of on_change; 0: none */
+} watch_request;
+
+static const ras_field watch_fields[] = {
+  { .name = "initial", .kind = RAS_BOOLEAN, .offset = offsetof(watch_request, initial) },
+  { .name = "on_change", .kind = RAS_HANDLER, .offset = offsetof(watch_request, handler) },
+  { .name = NULL }
+};
+
+static const ras_record watch_record = { .size = sizeof(watch_request), .fields = watch_fields };
+
+static connection *check_watcher(lua_State *L, int arg) {
+  return luaL_checkudata(L, arg, WATCHER_MT);
+}
+
+/* ---------------------------------------------------------------------- */
+/* changes                                                                */
+
+/* Whether the batch's next event is a change Lua does not see: the
+ * connections already up, when the watcher was not asked for them. */
+static int hidden(const connection *w, const ras_event *ev) {
+  return ev->substate == RAS_CHANGE_INITIAL && !w->initial;
+}
+
+/*
+ * Pushes the table of the batch's next change (of the watcher whose
+ * object is at obj) and takes it from the batch. Everything that can fail
+ * for want of memory comes first, so such an error loses nothing.
+ */
+static void push_change(lua_State *L, context *ctx, int obj) {
+  ras_batch *b = &ctx->batch;
+  ras_event *ev = &b->ev[b->next];
+  int top = lua_gettop(L);
+  luaL_checkstack(L, 12, "delivering a change");
+  lua_createtable(L, 0, 5);                                  /* top + 1 */
+  lua_getiuservalue(L, obj, USERVAL_CONTEXT);                /* top + 2: the core */
+  bind_push_registry(L, top + 2);                            /* top + 3 */
+  bind_push_connection(L, ctx, top + 2, top + 3, ras_change_id(ev), ras_change_entry(ev),
+                       ras_change_phonebook(ev));
+  lua_setfield(L, top + 1, "connection");
+  lua_settop(L, top + 1);
+  lua_pushstring(L, ev->state == RAS_CHANGE_CONNECTED ? "connected" : "disconnected");
+  lua_setfield(L, -2, "change");
+  lua_pushnumber(L, ev->time);
+  lua_setfield(L, -2, "time");
+  lua_pushstring(L, ras_change_entry(ev));
+  lua_setfield(L, -2, "entry");
+  if (ras_change_phonebook(ev)[0]) {
+    lua_pushstring(L, ras_change_phonebook(ev));
+    lua_setfield(L, -2, "phonebook");
+  }
+  b->next++;                       /* taken: nothing from here allocates */
+  ras_event_free(ev);
+}
+
+/* A watcher's feed ends only when the backend could not queue a change
+ * for want of memory (feed.h): then the watcher has stopped. */
+static int failed(const ras_event *ev) {
+  return ev->state == RAS_Disconnected;
+}
+
+/* Takes what the batch holds for Lua: skips hidden changes, notes a
+ * failure; 1 when a change is next. */
+static int next_visible(context *ctx, connection *w) {
+  ras_batch *b = &ctx->batch;
+  while (b->next < b->n) {
+    ras_event *ev = &b->ev[b->next];
+    if (failed(ev)) {
+      w->last_state = RAS_Disconnected;
+      w->gone = 1;
+    } else if (!hidden(w, ev)) {
+      return 1;
+    }
+    ras_event_free(ev);
+    b->next++;
+  }
+  return 0;
+}
+
+size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj, int registry,
+                           size_t limit) {
+  ras_batch *b = &ctx->batch;
+  ras_feed *feed = b->feed;
+  size_t n = 0;
+  int top = lua_gettop(L), handler;
+  (void)registry;
+  lua_getiuservalue(L, obj, USERVAL_HANDLER);
+  handler = lua_gettop(L);
+  while (n < limit && b->feed == feed && ctx->instance && next_visible(ctx, w)) {
+    if (lua_isnil(L, handler)) {                /* nobody listens here: consumed */
+      ras_event_free(&b->ev[b->next++]);
+    } else {
+      push_change(L, ctx, obj);
+      bind_call_handler(L, handler, obj, lua_gettop(L), "on_change");
+      lua_settop(L, handler);
+    }
+    n++;
+  }
+  lua_settop(L, top);
+  return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* w:next, w:changes                                                      */
+
+/* watch_next_protected(context, w): delivers the batch's next change to
+ * on_change and returns its table. */
+static int next_protected(lua_State *L) {
+  context *ctx = lua_touserdata(L, 1);
+  int handler;
+  lua_getiuservalue(L, 2, USERVAL_HANDLER);
+  handler = lua_gettop(L);
+  push_change(L, ctx, 2);
+  if (!lua_isnil(L, handler)) bind_call_handler(L, handler, 2, lua_gettop(L), "on_change");
+  return 1;
+}
+
+/* Waits up to seconds (< 0: forever) for w's next change: 1 with its
+ * table pushed, or 0. */
+static int next_change(lua_State *L, int obj, connection *w, double seconds) {
+  double now = os_now(), until = bind_deadline_in(now, seconds);
+  for (;;) {
+    context *ctx = w->ctx;
+    if (!ctx || w->gone) return 0;
+    bind_return_batch(ctx);
+    if (ras_feed_take(w->feed, &ctx->batch, 1)) {
+      if (!next_visible(ctx, w)) continue;
+      lua_pushlightuserdata(L, ctx);
+      lua_pushvalue(L, obj);
+      bind_run_protected(L, ctx, next_protected, 2, 1);
+      return 1;
+    }
+    if (until >= 0 && now >= until) return 0;
+    ras_feed_wait(w->feed, bind_left_until(until, now));
+    now = os_now();
+  }
+}
+
+static int push_no_change(lua_State *L, const connection *w) {
+  if (w->gone && w->ctx)
+    return bind_push_failure(L, "the watcher stopped: not enough memory",
+                             RAS_ERROR_NOT_ENOUGH_MEMORY);
+  luaL_pushfail(L);
+  if (!w->ctx) lua_pushliteral(L, "closed");
+  else lua_pushliteral(L, "timeout");
+  return 2;
+}
+
+static int w_next(lua_State *L) {
+  connection *w = check_watcher(L, 1);
+  double seconds = opt_check_seconds(L, 2, RAS_FOREVER);
+  lua_settop(L, 1);
+  return next_change(L, 1, w, seconds) ? 1 : push_no_change(L, w);
+}
+
+static int changes_step(lua_State *L) {
+  connection *w = check_watcher(L, lua_upvalueindex(1));
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return next_change(L, 1, w, RAS_FOREVER) ? 1 : 0;
+}
+
+/* for ch in w:changes() do … end: ends only when the watcher is closed. */
+static int w_changes(lua_State *L) {
+  check_watcher(L, 1);
+  lua_settop(L, 1);
+  lua_pushcclosure(L, changes_step, 1);
+  return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* waiting from a scheduler, closing                                      */
+
+static int w_pollfd(lua_State *L) {
+  connection *w = check_watcher(L, 1);
+  ras_error err = { .code = 0 };
+  if (!w->ctx) return bind_push_closed(L);
+  return bind_push_pollable(L, ras_feed_pollfd(w->feed, &err), NULL, &err, "w:pollhandle()");
+}
+
+static int w_pollhandle(lua_State *L) {
+  connection *w = check_watcher(L, 1);
+  ras_error err = { .code = 0 };
+  if (!w->ctx) return bind_push_closed(L);
+  return bind_push_pollable(L, -1, ras_feed_pollhandle(w->feed, &err), &err, "w:pollfd()");
+}
+
+static int w_events(lua_State *L) {
+  check_watcher(L, 1);
+  lua_pushliteral(L, "r");
+  return 1;
+}
+
+/* A watcher has no deadline of its own. */
+static int w_timeout(lua_State *L) {
+  check_watcher(L, 1);
+  lua_pushnil(L);
+  return 1;
+}
+
+static int w_close(lua_State *L) {
+  bind_detach(check_watcher(L, 1));
+  return 0;
+}
+
+static int w_tostring(lua_State *L) {
+  connection *w = check_watcher(L, 1);
+  lua_pushfstring(L, "ras.watcher (%s)", w->ctx ? "watching" : "closed");
+  return 1;
+}
+
+static const luaL_Reg watcher_methods[] = {
+  { "next", w_next }, { "changes", w_changes }, { "pollfd", w_pollfd },
+  { "pollhandle", w_pollhandle }, { "events", w_events }, { "timeout", w_timeout },
+  { "close", w_close }, { NULL, NULL }
+};
+
+void bind_create_watch_metatable(lua_State *L) {
+  luaL_newmetatable(L, WATCHER_MT);
+  lua_pushcfunction(L, w_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, w_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, w_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_newtable(L);
+  luaL_setfuncs(L, watcher_methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ctx.watch                                                              */
+
+static int ctx_watch(lua_State *L) {
+  context *ctx = bind_open_context(L);
+  watch_request r;
+  ras_error err;
+  connection *w;
+  int obj;
+  if (!lua_isnoneornil(L, 1)) luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  if (lua_isnil(L, 1)) memset(&r, 0, sizeof r);
+  else opt_read_flat(L, 1, &watch_record, "option", &r);
+  if (!ctx->backend->watch) return bind_push_unsupported(L, ctx, "watching");
+  w = bind_new_object(L, lua_upvalueindex(1), WATCHER_MT);
+  obj = lua_gettop(L);
+  w->initial = r.initial != 0;
+  w->started = os_now();
+  if (r.handler) {
+    lua_pushvalue(L, r.handler);
+    lua_setiuservalue(L, obj, USERVAL_HANDLER);
+  }
+  w->watch = ctx->backend->watch(ctx->instance, w->feed, &err);
+  if (!w->watch) {
+    bind_detach(w);
+    return bind_push_error_or_raise(L, &err);
+  }
+  lua_settop(L, obj);
+  return 1;
+}
+
+const luaL_Reg bind_watch_functions[] = {
+  { "watch", ctx_watch }, { NULL, NULL }
+};
