@@ -119,6 +119,9 @@ local function c_function(source, name)
 end
 
 local ras_c = read("src/ras.c")
+local entries_c = read("src/entries.c")
+local watch_c = read("src/watch.c")
+local info_c = read("src/info.c")
 local sim_c = read("src/backend_sim.c")
 local pppd_c = ""   -- the Linux backend's parts (src/pppd/)
 for _, part in ipairs { "backend", "channel", "watcher", "spawn", "foreign" } do
@@ -200,6 +203,39 @@ describe("doc/api.md", function()
     assert_documented("Resume parameters", schema_fields(ras_c, "resume_fields"), plain)
   end)
 
+  it("documents every entry property (src/entries.c entry_fields) and credential field", function()
+    assert_documented("Entries", schema_fields(entries_c, "entry_fields"), plain)
+    local creds = schema_fields(entries_c, "credentials_fields")
+    for _, k in ipairs(quoted_matches(c_function(entries_c, "ctx_credentials"), '"([%l_]+)", info')) do
+      creds[#creds + 1] = k
+    end
+    for _, k in ipairs(quoted_matches(c_function(entries_c, "ctx_credentials"), 'set_boolean%(L, "([%l_]+)"')) do
+      creds[#creds + 1] = k
+    end
+    assert_documented("Credentials", creds, plain)
+  end)
+
+  it("documents every watcher method as w:NAME and every change field as ch.NAME", function()
+    local methods = quoted_matches(watch_c:match("watcher_methods%[%] =(.-);\n"), '{ "([%w_]+)"')
+    assert_documented("Watchers", methods, qualified("w:"))
+    local fields = quoted_matches(c_function(watch_c, "push_change"), 'lua_setfield%(L, %-?[%w +]+, "([%w_]+)"%)')
+    assert_documented("Watchers", fields, qualified("ch."))
+    assert_documented("Watchers", schema_fields(watch_c, "watch_fields"), plain)
+  end)
+
+  it("documents every statistics and projection field", function()
+    local function fields(fn)
+      local body = c_function(info_c, fn)
+      local names = quoted_matches(body, 'lua_setfield%(L, %-%d, "([%l%d_]+)"%)')
+      for k in body:gmatch('set_%a+%(L, "([%l%d_]+)"') do names[#names + 1] = k end
+      return names
+    end
+    assert_documented("Statistics", fields("conn_statistics"), plain)
+    assert_documented("Projection", fields("conn_projection"), plain)
+    local errinfo = quoted_matches(c_function(info_c, "m_error_info"), 'lua_setfield%(L, %-2, "([%l_]+)"%)')
+    assert_documented("Module and context functions", errinfo, plain)
+  end)
+
   it("documents every state name of ras.states with its number", function()
     local names = sorted_keys(ras.states)
     assert.is_true(#names >= 30)
@@ -230,8 +266,8 @@ describe("doc/api.md", function()
     local function add(code)
       if not seen[code] then seen[code], codes[#codes + 1] = true, code end
     end
-    for _, source in ipairs { ras_c, sim_c, pppd_c, read("src/options.c"), read("src/queue.c"),
-                              read("src/errors.c") } do
+    for _, source in ipairs { ras_c, sim_c, pppd_c, entries_c, watch_c, info_c,
+                              read("src/options.c"), read("src/queue.c"), read("src/errors.c") } do
       for name in source:gmatch("RAS_ERROR_[%u_]+") do add(assert(values[name], name)) end
     end
     for code in c_function(pppd_c, "reason_error"):gmatch("return (%d%d%d);") do add(code) end
