@@ -10,6 +10,7 @@
 #include "lua.h"
 
 #include "backend.h"
+#include "compat.h"  /* the 5.4 API on 5.1-5.3 and LuaJIT */
 #include "idmap.h"
 #include "queue.h"
 
@@ -35,6 +36,12 @@ typedef struct context {
   ras_idmap by_id;          /* enumeration id -> connection */
   size_t ndeadlines;        /* connections with a dial timeout running */
   ras_batch batch;          /* events taken, being delivered */
+  /* Each object has a slot in the registry (the core's weak table of
+   * objects, an array): slots are handed out in order and reused, so an
+   * enumeration walks the array instead of a hash of addresses. */
+  lua_Integer nslots;       /* slots ever handed out */
+  lua_Integer *free_slots;  /* room for nslots + 1, so freeing never allocates */
+  size_t nfree;
 } context;
 
 /*
@@ -49,6 +56,7 @@ struct connection {
   ras_watch *watch;         /* a watcher's; NULL for a connection */
   connection *next, *prev;
   uint64_t id;
+  lua_Integer slot;         /* in the registry; 0: none */
   double started;
   double deadline;          /* dial timeout; 0: none */
   int last_state;           /* last delivered, -1 before the first */

@@ -1,6 +1,6 @@
 /*
- * idmap.c - see idmap.h. Ids are mostly sequential, so they are mixed
- * before probing; 0 marks a free slot.
+ * idmap.c - see idmap.h. Open addressing with linear probing; 0 marks a
+ * free slot.
  */
 #include <stdlib.h>
 
@@ -11,11 +11,13 @@ struct ras_idmap_slot {
   void *p;
 };
 
+/* Ids are small and mostly sequential (a counter, a pid): the low bits
+ * themselves spread them, and consecutive ids get consecutive slots, so an
+ * enumeration of thousands of connections walks the map in order instead
+ * of missing the cache at every id. The high half is folded in for ids
+ * that carry something up there. */
 static size_t home(const ras_idmap *m, uint64_t id) {
-  id ^= id >> 33;
-  id *= 0xff51afd7ed558ccdULL;
-  id ^= id >> 33;
-  return (size_t)id & (m->size - 1);
+  return (size_t)(id ^ (id >> 32)) & (m->size - 1);
 }
 
 static struct ras_idmap_slot *find(const ras_idmap *m, uint64_t id) {

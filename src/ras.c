@@ -19,6 +19,7 @@
  * the right Lua object; an idmap maps enumeration ids to connections, so
  * that enumerations return the same object in O(1).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,13 @@ void bind_push_error_message(lua_State *L, const ras_backend *backend,
   if (!text) text = ras_error_text((long long)code);
   if (text && detail) lua_pushfstring(L, "%s (%s)", text, detail);
   else if (text) lua_pushstring(L, text);
-  else if (detail) lua_pushfstring(L, "RAS error %I (%s)", code, detail);
-  else lua_pushfstring(L, "RAS error %I", code);
+  else {
+    /* The number through Lua's own text: lua_pushfstring has %I from 5.3 on. */
+    lua_pushinteger(L, code);
+    if (detail) lua_pushfstring(L, "RAS error %s (%s)", lua_tostring(L, -1), detail);
+    else lua_pushfstring(L, "RAS error %s", lua_tostring(L, -1));
+    lua_remove(L, -2);
+  }
 }
 
 static void push_state_name(lua_State *L, int state) {
@@ -215,7 +221,31 @@ void bind_push_registry(lua_State *L, int core_index) {
 
 /* Pushes the Lua object of c, or nil if it is being collected. */
 static void push_object(lua_State *L, int registry, const connection *c) {
-  lua_rawgetp(L, registry, c);
+  lua_rawgeti(L, registry, c->slot);
+}
+
+/* The slot the next object gets (taken by take_slot once it is made). */
+static lua_Integer next_slot(lua_State *L, context *ctx) {
+  size_t need = (size_t)ctx->nslots + 1;
+  if (ctx->nfree) return ctx->free_slots[ctx->nfree - 1];
+  if (need > SIZE_MAX / sizeof *ctx->free_slots - 1) luaL_error(L, "not enough memory");
+  if (need % 1024 == 1) {   /* grown in steps, ahead of need */
+    lua_Integer *more = realloc(ctx->free_slots, (need + 1024) * sizeof *more);
+    if (!more) luaL_error(L, "not enough memory");
+    ctx->free_slots = more;
+  }
+  return ctx->nslots + 1;
+}
+
+static void take_slot(context *ctx, connection *c, lua_Integer slot) {
+  c->slot = slot;
+  if (ctx->nfree && ctx->free_slots[ctx->nfree - 1] == slot) ctx->nfree--;
+  else ctx->nslots = slot;
+}
+
+static void free_slot(context *ctx, connection *c) {
+  if (c->slot) ctx->free_slots[ctx->nfree++] = c->slot;
+  c->slot = 0;
 }
 
 static void set_deadline(connection *c, double deadline) {
@@ -280,6 +310,7 @@ void bind_detach(connection *c) {
   ras_feed_unref(c->feed);
   c->feed = NULL;
   unlist(c);
+  free_slot(c->ctx, c);
   c->ctx = NULL;
 }
 
@@ -297,17 +328,20 @@ connection *bind_new_object(lua_State *L, int core_index, const char *mt) {
   context *ctx = lua_touserdata(L, core_index);
   connection *c = lua_newuserdatauv(L, sizeof *c, USERVALS);
   ras_feed *feed = NULL;
+  lua_Integer slot;
   memset(c, 0, sizeof *c);
   c->last_state = -1;
   luaL_setmetatable(L, mt);
   lua_pushvalue(L, core_index);
   lua_setiuservalue(L, -2, USERVAL_CONTEXT);
+  slot = next_slot(L, ctx);
   bind_push_registry(L, core_index);
   lua_pushvalue(L, -2);
-  lua_rawsetp(L, -2, c);
+  lua_rawseti(L, -2, slot);   /* an error before take_slot: the next one reuses it */
   lua_pop(L, 1);
   if (ras_idmap_reserve(&ctx->by_id) != 0 || !(feed = ras_feed_new(ctx->hub)))
     luaL_error(L, "not enough memory");
+  take_slot(ctx, c, slot);
   c->feed = feed;
   c->ctx = ctx;
   ras_feed_set_owner(feed, c);
@@ -351,7 +385,8 @@ static const char strings_key = 0;   /* its address keys the registry */
 static const char event_code[] =
   "local names, groups, substates = ...\n"
   "local function named(c, ss)\n"          /* codes the module does not know */
-  "  local g = c & 0x2000 ~= 0 and 'terminal' or c & 0x1000 ~= 0 and 'paused' or 'running'\n"
+  /* bits 0x2000 and 0x1000 by floored modulo: `&` is 5.3 syntax */
+  "  local g = c % 0x4000 >= 0x2000 and 'terminal' or c % 0x2000 >= 0x1000 and 'paused' or 'running'\n"
   "  return names[c] or 'State' .. c, groups[c] or g, substates[ss] or 'Substate' .. ss\n"
   "end\n"
   "local function fill(ev, started, c, t, ss, sub, e, m, x)\n"
@@ -1033,7 +1068,7 @@ static int ctx_connections(lua_State *L) {
   box = new_box(L);                               /* 2 */
   *box = list = ctx->backend->connections(ctx->instance, &n, &err);
   if (!list) return bind_push_error(L, &err);
-  lua_createtable(L, n < 1024 ? (int)n : 1024, 0); /* 3 */
+  lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0); /* 3: sized once, no rehash */
   for (size_t i = 0; i < n; i++) {
     connection *c;
     bind_push_connection(L, ctx, lua_upvalueindex(1), 1, list[i].id, list[i].entry,
@@ -1246,6 +1281,9 @@ static int core_gc(lua_State *L) {
   close_context(ctx);
   if (ctx->hub) ras_hub_unref(ctx->hub);
   ctx->hub = NULL;
+  free(ctx->free_slots);   /* every object was detached by close_context */
+  ctx->free_slots = NULL;
+  ctx->nfree = 0;
   return 0;
 }
 
