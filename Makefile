@@ -140,6 +140,7 @@ clean:
 	rm -rf $(BUILD)
 
 include mk/pppd.mk
+include mk/pppd25.mk
 include mk/check.mk
 include mk/extras.mk
 -include mk/windows.mk

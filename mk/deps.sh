@@ -14,6 +14,7 @@ for group in "$@"; do
     windows) pkgs="gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 wine wine64 dpkg-dev" ;;
     pppd)    pkgs="ppp ppp-dev user-mode-linux socat kmod iproute2 iputils-ping pppoe pptpd pptp-linux
              sstp-client xl2tpd" ;;
+    pppd25)  pkgs="dpkg-dev libssl-dev pkg-config" ;;   # mk/pppd25.mk: fetch and build pppd 2.5
     *) echo "mk/deps.sh: unknown group $group" >&2; exit 2 ;;
   esac
   for p in $pkgs; do have_pkg "$p" || need="$need $p"; done
