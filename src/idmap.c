@@ -20,11 +20,21 @@ static size_t home(const ras_idmap *m, uint64_t id) {
   return (size_t)(id ^ (id >> 32)) & (m->size - 1);
 }
 
+/* How far the entry at slot i is from its home. */
+static size_t distance(const ras_idmap *m, size_t i, uint64_t id) {
+  return (i - home(m, id)) & (m->size - 1);
+}
+
+/* Robin Hood order: along a probe, entries never sit closer to home than
+ * the ones before them, so a lookup stops at the first entry nearer home
+ * than itself and a removal shifts back only the displaced entries after
+ * the hole. (With near-identity homes a run of consecutive ids is one long
+ * cluster: plain linear probing would scan all of it on every removal.) */
 static struct ras_idmap_slot *find(const ras_idmap *m, uint64_t id) {
   if (m->size == 0) return NULL;
-  for (size_t i = home(m, id);; i = (i + 1) & (m->size - 1)) {
+  for (size_t i = home(m, id), d = 0;; i = (i + 1) & (m->size - 1), d++) {
     if (m->slots[i].id == id) return &m->slots[i];
-    if (m->slots[i].id == 0) return NULL;
+    if (m->slots[i].id == 0 || distance(m, i, m->slots[i].id) < d) return NULL;
   }
 }
 
@@ -34,10 +44,22 @@ void *ras_idmap_get(const ras_idmap *m, uint64_t id) {
 }
 
 static void insert(ras_idmap *m, uint64_t id, void *p) {
-  size_t i = home(m, id);
-  while (m->slots[i].id != 0) i = (i + 1) & (m->size - 1);
-  m->slots[i].id = id;
-  m->slots[i].p = p;
+  struct ras_idmap_slot e = { .id = id, .p = p };
+  for (size_t i = home(m, id), d = 0;; i = (i + 1) & (m->size - 1), d++) {
+    struct ras_idmap_slot *s = &m->slots[i];
+    size_t resident;
+    if (s->id == 0) {
+      *s = e;
+      break;
+    }
+    resident = distance(m, i, s->id);
+    if (resident < d) {      /* take the nearer-home entry's place */
+      struct ras_idmap_slot t = *s;
+      *s = e;
+      e = t;
+      d = resident;
+    }
+  }
   m->count++;
 }
 
@@ -78,13 +100,10 @@ void ras_idmap_remove(ras_idmap *m, uint64_t id) {
   if (!s) return;
   hole = (size_t)(s - m->slots);
   m->count--;
-  for (i = (hole + 1) & (m->size - 1); m->slots[i].id; i = (i + 1) & (m->size - 1)) {
-    size_t h = home(m, m->slots[i].id);
-    /* the entry at i may move to the hole if its home is not in (hole, i] */
-    if ((i > hole && (h <= hole || h > i)) || (i < hole && h <= hole && h > i)) {
-      m->slots[hole] = m->slots[i];
-      hole = i;
-    }
+  for (i = (hole + 1) & (m->size - 1); m->slots[i].id && distance(m, i, m->slots[i].id) > 0;
+       i = (i + 1) & (m->size - 1)) {
+    m->slots[hole] = m->slots[i];
+    hole = i;
   }
   m->slots[hole].id = 0;
   m->slots[hole].p = NULL;
