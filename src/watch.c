@@ -41,6 +41,19 @@ static int hidden(const connection *w, const ras_event *ev) {
   return ev->substate == RAS_CHANGE_INITIAL && !w->initial;
 }
 
+/* The object this context already has for id, even one that is gone (a
+ * "disconnected" change names the object the script saw come up); 0 if
+ * there is none. */
+static int push_known(lua_State *L, context *ctx, int registry, uint64_t id, int change) {
+  connection *c = ras_idmap_get(&ctx->by_id, id);
+  if (!c || !c->slot) return 0;
+  if (c->gone && change == RAS_CHANGE_CONNECTED) return 0;   /* a reused id: a new one */
+  lua_rawgeti(L, registry, c->slot);
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
 /*
  * Pushes the table of the batch's next change (of the watcher whose
  * object is at obj) and takes it from the batch. Everything that can fail
@@ -54,8 +67,9 @@ static void push_change(lua_State *L, context *ctx, int obj) {
   lua_createtable(L, 0, 5);                                  /* top + 1 */
   lua_getiuservalue(L, obj, USERVAL_CONTEXT);                /* top + 2: the core */
   bind_push_registry(L, top + 2);                            /* top + 3 */
-  bind_push_connection(L, ctx, top + 2, top + 3, ras_change_id(ev), ras_change_entry(ev),
-                       ras_change_phonebook(ev));
+  if (!push_known(L, ctx, top + 3, ras_change_id(ev), ev->state))
+    bind_push_connection(L, ctx, top + 2, top + 3, ras_change_id(ev), ras_change_entry(ev),
+                         ras_change_phonebook(ev));
   lua_setfield(L, top + 1, "connection");
   lua_settop(L, top + 1);
   lua_pushstring(L, ev->state == RAS_CHANGE_CONNECTED ? "connected" : "disconnected");
