@@ -78,6 +78,17 @@ local scenario_keys = {
   "drop_after", "hangup_delay", "device_type", "device_name", "local_address", "remote_address",
 }
 local option_keys = { "entries", "entries", "phonebook", "established" }
+local entry_keys = {
+  "name", "name", "type", "type", "phonebook", "device", "number", "vpn", "auth", "encryption",
+  "default_gateway", "dns", "use_peer_dns", "ipv4", "ipv6", "idle_disconnect", "redial",
+  "username", "pppd_options",
+}
+local entry_words = {
+  "modem", "vpn", "broadband", "direct", "auto", "pptp", "l2tp", "sstp", "ikev2", "pap",
+  "chap", "mschapv2", "eap", "none", "optional", "required", "maximum", "192.0.2.1",
+  "2001:db8::1", "a b", "A", "Office", "New", "../x", "a\nb", "x\nplugin /tmp/evil.so",
+}
+local credential_keys = { "username", "password", "domain", "psk" }
 local entry_names = { "A", "B", "C", "Office", "A\0B", "", string.rep("E", 256), string.rep("E", 257) }
 -- Lengths just under, at and over the limits (15, 16, 63, 64, 128, 256, 260).
 local lengths = { 0, 1, 14, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 257, 259, 260, 261, 300 }
@@ -88,7 +99,7 @@ local lengths = { 0, 1, 14, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 257
 M.schedule = {
   "open_sim", "open_sim", "open_other", "dial", "dial", "dial", "resume", "pump", "pump",
   "pump", "poll", "poll", "hangup", "status", "enumerate", "collect", "module", "close",
-  "finalizer", "method",
+  "finalizer", "method", "entry", "entry", "credentials", "watch", "info",
 }
 
 -- What the last run reached (spec/fuzz/make_corpus.lua picks seeds by it).
@@ -467,6 +478,66 @@ function M.run(data)
           if ok and type(c) == "userdata" then pcall(c.hangup, c, 0) end
         end
       end })
+    end,
+    entry = function()   -- the entry functions, with property tables built from the bytes
+      local ctx = some_ctx()
+      if not ctx then return end
+      local function prop(k)
+        if chance(3) then return value(1) end
+        if k == "auth" or k == "dns" or k == "pppd_options" then
+          local t = {}
+          for i = 1, byte() % 4 do t[i] = chance(4) and value(1) or pick(entry_words) end
+          return disguise(t)
+        elseif k == "redial" then
+          return table_of({ "attempts", "interval" }, function() return chance(2) and number() or value(1) end)
+        end
+        return chance(2) and pick(entry_words) or value(1)
+      end
+      local name = chance(4) and value(1) or pick(entry_words)
+      local kind = byte() % 6
+      if kind == 0 then
+        if try(ctx.create_entry, table_of(entry_keys, prop, { name = name, type = pick(entry_words) })) then
+          reached("entry")
+        end
+      elseif kind == 1 then try(ctx.update_entry, name, table_of(entry_keys, prop))
+      elseif kind == 2 then try(ctx.entry, name, chance(4) and value(1) or nil)
+      elseif kind == 3 then try(ctx.rename_entry, name, chance(2) and pick(entry_words) or value(1))
+      elseif kind == 4 then try(ctx.delete_entry, name)
+      else try(ctx.validate_entry_name, name) end
+    end,
+    credentials = function()   -- saved credentials
+      local ctx = some_ctx()
+      if not ctx then return end
+      local name = chance(4) and value(1) or pick(entry_words)
+      local kind = byte() % 3
+      if kind == 0 then try(ctx.set_credentials, name, table_of(credential_keys, function() return chance(3) and value(1) or text() end))
+      elseif kind == 1 then try(ctx.credentials, name)
+      else try(ctx.clear_credentials, name) end
+    end,
+    watch = function()   -- a watcher, pumped briefly, maybe closed
+      local ctx = some_ctx()
+      if not ctx then return end
+      local ok, w = try(ctx.watch, chance(2) and nil or table_of({ "initial", "on_change" }, function(k)
+        if k == "on_change" and chance(2) then return handler() end
+        return chance(2) and (byte() % 2 == 0) or value(1)
+      end))
+      if not (ok and type(w) == "userdata") then return end
+      reached("watch")
+      try(w.next, w, chance(2) and 0 or 0.002)
+      try(w.pollfd, w)
+      try(tostring, w)
+      if chance(2) then try(w.close, w) end
+      if chance(2) then try(ctx.poll, 0) end
+    end,
+    info = function()   -- statistics, projection, devices, error_info
+      local c = some_conn()
+      if c then
+        try(c.statistics, c)
+        try(c.projection, c)
+      end
+      local ctx = some_ctx() or ras
+      try(ctx.devices)
+      try(ras.error_info, value(1))
     end,
     method = function()   -- the method form: ctx:dial{...}
       local ctx = some_ctx()
