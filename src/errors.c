@@ -75,6 +75,7 @@ static const struct { int code; const char *text; } error_texts[] = {
   { 721, "The remote computer did not respond." },
   { 722, "Invalid data was received from the remote computer." },
   { 723, "The phone number, including prefix and suffix, is too long." },
+  { 730, "The link's projection is not complete: it has not negotiated its protocols yet." },
   { 731, "The protocol is not configured." },
   { 732, "The computers could not agree on PPP control protocols." },
   { 733, "The remote computer rejected the PPP control protocol." },

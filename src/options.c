@@ -201,6 +201,8 @@ static int read_choice(reader *rd, int idx, const char *const *choices) {
 
 typedef void (*item_reader)(reader *rd, int idx, const ras_field *f, void *slot);
 
+static void read_record(reader *rd, int t, const ras_record *r, char *base);
+
 static void string_item(reader *rd, int idx, const ras_field *f, void *slot) {
   *(const char **)slot = read_string(rd, idx, f->max);
   anchor_top(rd);
@@ -214,6 +216,20 @@ static void state_item(reader *rd, int idx, const ras_field *f, void *slot) {
  * (bounded, metamethods honoured once) into ints, then folded. */
 static void choice_item(reader *rd, int idx, const ras_field *f, void *slot) {
   *(int *)slot = read_choice(rd, idx, f->choices);
+}
+
+/* An item that is a record: its fields' paths go below "[i]" (formatted
+ * per item: record arrays are short). Each item starts zeroed. */
+static void record_item(reader *rd, int idx, const ras_field *f, void *slot) {
+  char num[24];
+  size_t old;
+  if (!lua_istable(rd->L, idx)) fail_type(rd, "table", idx);
+  snprintf(num, sizeof num, "%zu", rd->item);
+  rd->item = 0;
+  old = path_push(rd, num, strlen(num), 1);
+  memset(slot, 0, f->record->size);
+  read_record(rd, idx, f->record, slot);
+  path_pop(rd, old);
 }
 
 /* Reads t[1], t[2], … (metamethods honoured) up to the first nil. */
@@ -255,8 +271,6 @@ static void read_array(reader *rd, int t, const ras_field *f, char *base,
 
 /* ---------------------------------------------------------------------- */
 /* records                                                                */
-
-static void read_record(reader *rd, int t, const ras_record *r, char *base);
 
 static int known_field(const ras_record *r, const char *key, size_t len) {
   if (!r) return 0;
@@ -361,6 +375,10 @@ static void read_field(reader *rd, const ras_field *f, char *base) {
     if (f->present) *(int *)(base + f->present) = 1;
     break;
   case RAS_RECORDS: read_records(rd, v, f, base); break;
+  case RAS_RECORD_ARRAY:
+    read_array(rd, v, f, base, f->record->size, record_item);
+    if (f->present) *(int *)(base + f->present) = 1;
+    break;
   case RAS_CHOICE: *(int *)(base + f->offset) = read_choice(rd, v, f->choices); break;
   case RAS_CHOICES: {
     ras_field items = *f;

@@ -35,7 +35,10 @@ typedef enum ras_kind {
                   * record's key string goes to .record->key */
   RAS_HANDLER,   /* binding only: a function or coroutine (dial's on_state) */
   RAS_CHOICE,    /* int: one of .choices by name, stored as its index + 1 */
-  RAS_CHOICES    /* unsigned: an array of .choices names, bit i for choice i */
+  RAS_CHOICES,   /* unsigned: an array of .choices names, bit i for choice i */
+  RAS_RECORD_ARRAY /* an array t[1], t[2], … of tables read with .record: an
+                  * array of .record->size structs at .offset, count at
+                  * .count (at most .limit) */
 } ras_kind;
 
 enum {
@@ -51,7 +54,7 @@ typedef struct ras_field {
   ras_kind kind;
   size_t offset;                 /* of the value in the struct */
   size_t count;                  /* arrays: offset of their size_t count */
-  size_t present;                /* RECORD, STRINGS, STATES: offset of an
+  size_t present;                /* RECORD(_ARRAY), STRINGS, STATES: offset of an
                                   * int set to 1 when given; 0: none */
   long long min, max;            /* INTEGER: range; STRING(S): max bytes */
   size_t limit;                  /* arrays: most items */
