@@ -25,7 +25,7 @@ build = {
             "src/states.c", "src/errors.c", "src/backends.c", "src/backend_sim.c",
             "src/backend_win32.c", "src/os_posix.c", "src/os_win32.c",
             "src/pppd/backend.c", "src/pppd/channel.c", "src/pppd/watcher.c",
-            "src/pppd/spawn.c", "src/pppd/foreign.c",
+            "src/pppd/spawn.c", "src/pppd/foreign.c", "src/pppd/watch.c", "src/pppd/info.c",
          },
          incdirs = { "src" },
       },

@@ -391,7 +391,13 @@ const ras_backend ras_backend_pppd = {
   .release = pppd_release,
   .connections = pppd_connections,
   .entries = pppd_entries,
-  .error_text = NULL
+  .error_text = NULL,
+  /* issue 12: info.c, watch.c */
+  .statistics = pppd_statistics,
+  .projection = pppd_projection,
+  .devices = pppd_devices,
+  .watch = pppd_watch_start,
+  .unwatch = pppd_unwatch
 };
 
 #endif /* __linux__ */

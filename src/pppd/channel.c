@@ -155,6 +155,7 @@ static void on_ip_up(ras_call *c, const char *args) {
   pppd_copy_text(c->ifname, sizeof c->ifname, ifname);
   pppd_copy_text(c->local, sizeof c->local, local);
   pppd_copy_text(c->remote, sizeof c->remote, remote);
+  c->up_since = os_now();
   if (c->phase == UP) {          /* a persist link is back */
     c->dropping = 0;
     pppd_push(c, RAS_Connected, RAS_SUB_Reconnected, 0, 0, NULL);
@@ -198,6 +199,7 @@ static void on_line(ras_call *c, char *line, size_t len) {
     else on_phase(c, (int)v);
     break;
   case RAS_PPPD_AUTH_OK:
+    pppd_on_auth_ok(c, args);
     if (c->phase == DIALLING) {
       reach(c, RAS_Authenticate);
       reach(c, RAS_Authenticated);
@@ -205,6 +207,7 @@ static void on_line(ras_call *c, char *line, size_t len) {
     break;
   case RAS_PPPD_AUTH_FAIL: c->auth_failed = 1; break;
   case RAS_PPPD_IP_UP: on_ip_up(c, args); break;
+  case RAS_PPPD_PROJECTION: pppd_on_projection(c, args); break;
   case RAS_PPPD_DEAD:
   case RAS_PPPD_EXIT:
     if (parse_int(args, 0, 255, &v) != 0) protocol_error(c, "a bad %s status", ras_pppd_verbs[verb]);

@@ -142,6 +142,10 @@ static pid_t next_pid_file(DIR *d, const char *run_dir, char ifname[IF_NAMESIZE]
   return 0;
 }
 
+pid_t pppd_next_pid_file(DIR *d, const char *run_dir, char ifname[IF_NAMESIZE]) {
+  return next_pid_file(d, run_dir, ifname);
+}
+
 /* The entry a pppd was started for: `call NAME`, `file PATH`, else "". */
 static void entry_of_process(pid_t pid, char *entry, size_t size) {
   char path[64], args[4096];
@@ -159,6 +163,10 @@ static void entry_of_process(pid_t pid, char *entry, size_t size) {
       return;
     }
   }
+}
+
+void pppd_entry_of_process(pid_t pid, char *entry, size_t size) {
+  entry_of_process(pid, entry, size);
 }
 
 static ras_call *own_call(ras_instance *pc, pid_t pid) {
@@ -239,20 +247,24 @@ void pppd_interface_address(const char *ifname, unsigned long request, char *out
   close(s);
 }
 
-/* Up with an address: Connected; otherwise still in LCP (or going down). */
-int pppd_foreign_state(const ras_call *c) {
+int pppd_interface_connected(const char *ifname) {
   struct ifreq ifr;
   char addr[64] = "";
   int s, up = 0;
-  if (!c->ifname[0]) return RAS_DeviceConnected;
   if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0) {
     memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", c->ifname);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
     up = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
     close(s);
   }
-  pppd_interface_address(c->ifname, SIOCGIFADDR, addr, sizeof addr);
-  return up && addr[0] ? RAS_Connected : RAS_DeviceConnected;
+  pppd_interface_address(ifname, SIOCGIFADDR, addr, sizeof addr);
+  return up && addr[0];
+}
+
+/* Up with an address: Connected; otherwise still in LCP (or going down). */
+int pppd_foreign_state(const ras_call *c) {
+  if (!c->ifname[0]) return RAS_DeviceConnected;
+  return pppd_interface_connected(c->ifname) ? RAS_Connected : RAS_DeviceConnected;
 }
 
 ras_call *pppd_attach(ras_instance *pc, ras_feed *feed, uint64_t id, ras_error *err) {

@@ -6,11 +6,14 @@
  *   watcher.c  the one thread per context: epoll over every descriptor
  *   spawn.c    starting pppd (outside every lock), signalling only our child
  *   foreign.c  other programs' pppd: pid files, checks, entries
+ *   watch.c    ctx.watch: every pppd of the machine coming up and going away
+ *   info.c     statistics, projection, devices
  *   plugin.c   ras_pppd.so, inside pppd (protocol.h is the contract)
  */
 #ifndef RAS_PPPD_H
 #define RAS_PPPD_H
 
+#include <dirent.h>
 #include <net/if.h>
 #include <limits.h>
 #include <sys/types.h>
@@ -89,6 +92,12 @@ struct ras_call {
   char username[RAS_MAX_USER + RAS_MAX_DOMAIN + 2];
   char password[RAS_MAX_PASSWORD + 1];
   char number[RAS_MAX_NUMBER + 1], callback[RAS_MAX_NUMBER + 1];
+  /* what the plugin said the link negotiated (info.c) */
+  ras_projection proj;            /* valid once `projected` */
+  int projected;
+  long long speed;                /* bit/s; 0 unknown */
+  unsigned auth;                  /* RAS_AUTH_* bit of our accepted login; 0 none */
+  double up_since;                /* os_now() at the latest ip-up; 0: never */
 };
 
 void pppd_copy_text(char *dst, size_t size, const char *src);
@@ -145,5 +154,23 @@ int pppd_foreign_state(const ras_call *c);
 void pppd_interface_address(const char *ifname, unsigned long request, char *out,
                             size_t size);
 int pppd_valid_entry_name(const char *name);
+/* The next valid pppd pid file of an open run_dir (watch.c): its pid, 0 at
+ * the end; ifname gets its interface. */
+pid_t pppd_next_pid_file(DIR *d, const char *run_dir, char ifname[IF_NAMESIZE]);
+void pppd_entry_of_process(pid_t pid, char *entry, size_t size);
+/* Up with an IPv4 address: the link is Connected. */
+int pppd_interface_connected(const char *ifname);
+
+/* info.c */
+int pppd_statistics(ras_call *c, ras_statistics *out, ras_error *err);
+int pppd_projection(ras_call *c, ras_projection *out, ras_error *err);
+ras_device_info *pppd_devices(ras_instance *pc, size_t *n, ras_error *err);
+/* channel.c's lines (pc lock held): `projection ...`, `auth-ok <proto>` */
+void pppd_on_projection(ras_call *c, const char *args);
+void pppd_on_auth_ok(ras_call *c, const char *proto);
+
+/* watch.c */
+ras_watch *pppd_watch_start(ras_instance *pc, ras_feed *feed, ras_error *err);
+void pppd_unwatch(ras_watch *w);
 
 #endif

@@ -23,6 +23,7 @@
  *
  * Observed (pppd 2.4.9 client, pty link; pid/device lines omitted):
  *   up:            phase 2, 4, 5, auth-ok pap, auth-up, phase 7, 8,
+ *                  projection ipv4=10.0.0.2,10.0.0.1 speed=38400,
  *                  ip-up ppp0 10.0.0.2 10.0.0.1
  *   we hang up:    signal 15, phase 9, ip-down, phase 7, link-down, phase 4,
  *                  10, 0, dead 5, exit 5
@@ -58,6 +59,13 @@
 #include <unistd.h>
 
 #include "pppd_compat.h"
+#include "ccp.h"      /* the same in 2.4 and 2.5: the projection's parts */
+#ifndef INET6
+#define INET6 1      /* 2.4's eui64.h wants it; Debian builds pppd with IPv6 */
+#endif
+#include "eui64.h"
+#include "ipv6cp.h"
+#include "mppe.h"
 
 #include "protocol.h"
 
@@ -89,6 +97,7 @@ static volatile sig_atomic_t chan = CHAN_UNOPENED;
 static char ras_user[MAXNAMELEN];
 static char ras_pass[MAXSECRETLEN];
 static size_t ras_ulen, ras_plen;
+static int ras_only;	/* the header's "only": never pppd's secrets files */
 static char sent_dev[MAXPATHLEN];             /* last device reported */
 static int auth_result;                       /* 0 none, 1 ok, -1 fail (this link) */
 static int last_phase = -1;
@@ -279,7 +288,11 @@ static int read_header(long *ulen, long *plen, const struct timespec *dl)
 	if (*ulen < 0 || *p != ' ')
 		return -1;
 	*plen = parse_len(p + 1, &p, MAXSECRETLEN - 1);
-	if (*plen < 0 || *p != '\0')
+	if (*plen < 0)
+		return -1;
+	if (strcmp(p, " " RAS_PPPD_HEADER_ONLY) == 0)
+		ras_only = 1;
+	else if (*p != '\0')
 		return -1;
 	return 0;
 }
@@ -350,7 +363,7 @@ static void install_secret_hooks(void)
 		/* CHAP responds with the global `user`; set it before LCP starts. */
 		strlcpy(user, ras_user, MAXNAMELEN);
 	}
-	if (!ras_plen)
+	if (!ras_plen && !ras_only)
 		return;     /* no password from us: pppd uses its secrets files */
 	pap_passwd_hook = ras_pap_passwd;
 	chap_passwd_hook = ras_chap_passwd;
@@ -485,6 +498,96 @@ static void on_auth_up(void *arg, int unused)
 	emit("auth-up");
 }
 
+/* ---- projection: what the link negotiated (protocol.h) ---------------- */
+
+static void add_word(char *line, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add_word(char *line, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(line);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (len < size)
+		vsnprintf(line + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+static void add_ipv4(char *line, size_t size)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	u_int32_t our = ipcp_gotoptions[0].ouraddr, his = ipcp_hisoptions[0].hisaddr;
+	u_int32_t *dns = ipcp_gotoptions[0].dnsaddr;
+
+	if (ipcp_fsm[0].state != OPENED)
+		return;
+	inet_ntop(AF_INET, &our, a, sizeof(a));
+	inet_ntop(AF_INET, &his, b, sizeof(b));
+	add_word(line, size, " ipv4=%s,%s", a, b);
+	if (!dns[0])
+		return;        /* no usepeerdns, or the peer offered none */
+	inet_ntop(AF_INET, &dns[0], a, sizeof(a));
+	add_word(line, size, " dns=%s", a);
+	if (dns[1]) {
+		inet_ntop(AF_INET, &dns[1], b, sizeof(b));
+		add_word(line, size, ",%s", b);
+	}
+}
+
+static void add_interface_id(char *line, size_t size, const eui64_t *id)
+{
+	const unsigned char *b = (const unsigned char *)id;   /* e8 is a macro on Linux */
+
+	for (int i = 0; i < 8; i++)
+		add_word(line, size, "%s%02x", i ? ":" : "", b[i]);
+}
+
+static void add_ccp(char *line, size_t size)
+{
+	const ccp_options *go = &ccp_gotoptions[0];
+	int bits;
+
+	if (ccp_fsm[0].state != OPENED)
+		return;
+	if (go->mppe) {
+		bits = go->mppe & MPPE_OPT_128 ? 128 : go->mppe & MPPE_OPT_56 ? 56 : 40;
+		add_word(line, size, " mppe=%d%s", bits,
+			 go->mppe & MPPE_OPT_STATEFUL ? ",stateful" : "");
+		return;
+	}
+	switch (go->method) {   /* RFC 1962's option numbers */
+	case 26: add_word(line, size, " ccp=deflate"); break;
+	case 21: add_word(line, size, " ccp=bsd"); break;
+	case 1:  add_word(line, size, " ccp=predictor-1"); break;
+	case 2:  add_word(line, size, " ccp=predictor-2"); break;
+	default: break;
+	}
+}
+
+static void report_projection(void)
+{
+	char line[RAS_PPPD_LINE_MAX - 16] = "";
+
+	add_ipv4(line, sizeof(line));
+	if (ipv6cp_fsm[0].state == OPENED) {
+		add_word(line, sizeof(line), " ipv6=");
+		add_interface_id(line, sizeof(line), &ipv6cp_gotoptions[0].ourid);
+		add_word(line, sizeof(line), ",");
+		add_interface_id(line, sizeof(line), &ipv6cp_hisoptions[0].hisid);
+	}
+	add_ccp(line, sizeof(line));
+	if (baud_rate > 0)
+		add_word(line, sizeof(line), " speed=%d", baud_rate);
+	emit("projection%s", line);
+}
+
+static void on_ipv6_up(void *arg, int unused)
+{
+	(void)arg;
+	(void)unused;
+	report_projection();
+}
+
 static void on_ip_up(void *arg, int unused)
 {
 	char local[INET_ADDRSTRLEN], remote[INET_ADDRSTRLEN];
@@ -499,6 +602,7 @@ static void on_ip_up(void *arg, int unused)
 	if (orphan_watch)
 		RAS_UNTIMEOUT(watch_channel, NULL);
 	orphan_watch = 0;
+	report_projection();
 	emit("ip-up %s %s %s", RAS_IFNAME(), local, remote);
 }
 
@@ -592,6 +696,7 @@ void plugin_init(void)
 	RAS_NOTIFY(NF_AUTH_UP, auth_up_notifier, on_auth_up);
 	RAS_NOTIFY(NF_IP_UP, ip_up_notifier, on_ip_up);
 	RAS_NOTIFY(NF_IP_DOWN, ip_down_notifier, on_ip_down);
+	RAS_NOTIFY(NF_IPV6_UP, ipv6_up_notifier, on_ipv6_up);
 	RAS_NOTIFY(NF_LINK_DOWN, link_down_notifier, on_link_down);
 	RAS_NOTIFY(NF_EXIT, exitnotify, on_exit_notify);
 	RAS_NOTIFY(NF_FORK, fork_notifier, on_fork);

@@ -39,6 +39,9 @@
  * no accessor sets it.
  */
 extern char user[MAXNAMELEN];
+/* The tty's speed (bit/s): 2.4's pppd.h declares it; 2.5 exports it too
+ * (baud_rate@Base) but declares it only in pppd-private.h. */
+extern int baud_rate;
 
 #define RAS_STATUS() ((int)ppp_status())
 #define RAS_IFNAME() ppp_ifname()

@@ -6,9 +6,11 @@
  * fd 3 (`ras-fd 3`).
  *
  * Module -> plugin, written once before pppd starts:
- *     "auth <ulen> <plen>\n" <ulen bytes user> <plen bytes password>
+ *     "auth <ulen> <plen>[ only]\n" <ulen bytes user> <plen bytes password>
  *   decimal lengths of at most RAS_PPPD_SECRET_MAX, no NUL in either. ulen 0:
- *   keep the peer file's user; plen 0: pppd's own secrets files are used.
+ *   keep the peer file's user; plen 0: pppd's own secrets files are used,
+ *   unless "only" follows: then the password is the one given even when
+ *   empty (a dial with saved_credentials = false).
  *   Nothing else is ever written: after the header the module only reads,
  *   and its end closing is the plugin's sign that nobody watches the dial.
  *
@@ -35,6 +37,7 @@
 #define RAS_PPPD_LINE_MAX 512         /* one line, '\n' included */
 #define RAS_PPPD_SECRET_MAX 255       /* user and password bytes */
 #define RAS_PPPD_HEADER_VERB "auth"
+#define RAS_PPPD_HEADER_ONLY "only"     /* never pppd's secrets files */
 #define RAS_PPPD_HEADER_MAX 40        /* "auth 255 255\n" fits many times */
 #define RAS_PPPD_HEADER_TIMEOUT_MS 10000
 #define RAS_PPPD_ORPHAN_GRACE 2       /* seconds: see above */
@@ -55,12 +58,22 @@ enum ras_pppd_verb {
   RAS_PPPD_DEAD,       /* dead <status>: pppd's `status` at PHASE_DEAD, the
                         * true reason (the exit code is often 16) */
   RAS_PPPD_EXIT,       /* exit <code>: the last line */
+  /* projection <key>=<value>...: what the link negotiated, sent just
+   * before ip-up and again at IPV6CP up (the latest one holds). Keys, each
+   * at most once, unknown ones ignored (a newer plugin may say more):
+   *   ipv4=<ours>,<peer>   IPCP's addresses
+   *   dns=<a>[,<b>]        the DNS servers the peer gave (usepeerdns)
+   *   ipv6=<ours>,<peer>   IPV6CP's interface ids, 8 hex bytes as 01:23:...
+   *   mppe=<bits>[,stateful]  MPPE is up: 40, 56 or 128
+   *   ccp=<method>         CCP compression: deflate, bsd, predictor-1, -2
+   *   speed=<bit/s>        the tty's speed; absent without a tty (PPPoE) */
+  RAS_PPPD_PROJECTION,
   RAS_PPPD_VERBS
 };
 
 static const char *const ras_pppd_verbs[RAS_PPPD_VERBS] = {
   "pid", "device", "phase", "auth-ok", "auth-fail", "auth-up", "ip-up",
-  "ip-down", "link-down", "signal", "dead", "exit"
+  "ip-down", "link-down", "signal", "dead", "exit", "projection"
 };
 
 /* The verb of a word of len bytes, or -1 when it is none. */
