@@ -1,0 +1,153 @@
+-- conn:statistics(), conn:projection() and ctx.devices() on the pppd
+-- backend, against real pppd inside spec/pppd/sandbox: a server pppd that
+-- offers DNS servers (ms-dns) to a client with usepeerdns, over PAP, CHAP
+-- and MS-CHAPv2, and PPTP with MPPE required (spec/pppd/vpn-server).
+-- Outside the sandbox: pending.
+local fixture = require "support.fixture"
+
+local sh = fixture.sh
+local in_sandbox = os.getenv("RAS_SANDBOX") ~= nil
+local repo = os.getenv("RAS_REPO") or "."
+local vpn = repo .. "/spec/pppd/vpn-server"
+
+local DNS1, DNS2 = "10.0.0.53", "10.0.0.54"
+
+-- Client peers whose pty-server offers DNS servers.
+local function write_peers()
+  for _, auth in ipairs { "pap", "chap", "mschap-v2" } do
+    local f = assert(io.open("/etc/ppp/peers/ras-info-" .. auth, "w"))
+    f:write('pty "', repo, "/spec/pppd/pty-server ", auth, " 1 ms-dns ", DNS1, " ms-dns ", DNS2,
+            '"\n', "local noipv6 noccp noauth nodefaultroute noipdefault lcp-restart 1\n",
+            "remotename server\nusepeerdns\n")
+    f:close()
+  end
+end
+
+local function connect(ctx, entry)
+  local conn = assert(ctx.dial { entry = entry, username = fixture.user,
+                                 password = fixture.password })
+  return conn
+end
+
+local function wait_connected(conn)
+  local ev = conn:wait(20)
+  assert.are.equal("Connected", ev and ev.state, ev and ev.message)
+end
+
+describe("pppd statistics, projection and devices", function()
+  if not in_sandbox then
+    it("run in spec/pppd/sandbox", function() pending("make test-pppd runs these") end)
+    return
+  end
+
+  local ctx
+  setup(function()
+    ctx = fixture.context()
+    write_peers()
+  end)
+  teardown(function()
+    ctx.close()
+    fixture.stop_all_pppd()
+    sh(vpn .. " stop")
+  end)
+
+  it("counts a 10-packet ping in both directions and gives the speed and duration; " ..
+     "nothing before Connected and nil, message, 6 once gone", function()
+    local conn = connect(ctx, "ras-info-pap")
+    local early = assert(conn:statistics())
+    assert.are.equal(0, early.bytes_sent)
+    assert.is_nil(early.duration)
+    local none, msg, code = conn:projection()
+    assert.is_nil(none)
+    assert.are.equal(730, code)
+    assert.matches("not projected", msg)
+    wait_connected(conn)
+
+    local st = assert(conn:status())
+    local s1 = assert(conn:statistics())
+    -- 10 echo requests and replies of 56 bytes of data: 84-byte IP packets
+    assert(sh("ping -q -c 10 -i 0.05 -s 56 -W 2 -I " .. st.interface .. " 10.0.0.1"))
+    local s2 = assert(conn:statistics())
+    assert.is_true(s2.bytes_sent - s1.bytes_sent >= 840, s2.bytes_sent - s1.bytes_sent)
+    assert.is_true(s2.bytes_received - s1.bytes_received >= 840,
+                   s2.bytes_received - s1.bytes_received)
+    assert.is_true(s2.frames_sent - s1.frames_sent >= 10)
+    assert.is_true(s2.frames_received - s1.frames_received >= 10)
+    assert.are.equal(0, s2.errors)
+    assert.is_true(math.type(s2.speed) == "integer" and s2.speed > 0, tostring(s2.speed))
+    assert.is_true(s2.duration > 0 and s2.duration < 30, s2.duration)
+    assert.is_true(s2.duration > s1.duration)
+
+    assert.is_true(conn:hangup())
+    local gone
+    gone, msg, code = conn:statistics()
+    assert.is_nil(gone)
+    assert.are.equal(6, code, msg)
+    gone, msg, code = conn:projection()
+    assert.is_nil(gone)
+    assert.are.equal(6, code, msg)
+  end)
+
+  for _, case in ipairs { { "pap", "pap" }, { "chap", "chap" }, { "mschap-v2", "mschapv2" } } do
+    it("projects the server's addresses, its DNS servers and " .. case[2], function()
+      local conn = connect(ctx, "ras-info-" .. case[1])
+      wait_connected(conn)
+      local p = assert(conn:projection())
+      local st = assert(conn:status())
+      assert.are.equal(st.interface, p.interface)
+      assert.are.same({ address = "10.0.0.2", server_address = "10.0.0.1", dns = { DNS1, DNS2 } },
+                      p.ipv4)
+      assert.are.equal(case[2], p.auth_protocol)
+      assert.is_nil(p.ipv6)          -- noipv6
+      assert.is_nil(p.encryption)    -- noccp
+      assert.is_nil(p.compression)
+      assert.is_true(conn:hangup())
+    end)
+  end
+
+  it("projects what a foreign pppd's interface tells, and counts its traffic", function()
+    local foreign = fixture.foreign_context()
+    local conn = assert(foreign.connections()[1])
+    local p = assert(conn:projection())
+    assert.matches("^ppp%d+$", p.interface)
+    assert.are.same({ address = "10.0.0.2", server_address = "10.0.0.1", dns = {} }, p.ipv4)
+    assert.is_nil(p.auth_protocol)   -- no plugin: unknown
+    local s1 = assert(conn:statistics())
+    assert(sh("ping -q -c 10 -i 0.05 -W 2 -I " .. p.interface .. " 10.0.0.1"))
+    local s2 = assert(conn:statistics())
+    assert.is_true(s2.bytes_received - s1.bytes_received >= 840)
+    assert.is_true(s2.duration >= 0 and s2.duration < 30, s2.duration)
+    foreign.close()
+    fixture.stop_all_pppd()
+  end)
+
+  it("projects MPPE 128-bit and MS-CHAPv2 over PPTP with require-mppe-128, and lists " ..
+     "the PPPoE interfaces and VPN helpers", function()
+    assert(sh(vpn .. " stop"))
+    local ok, out = sh(vpn .. " pptp mppe")
+    assert(ok, out)
+    local conn = connect(ctx, "ras-pptp-mppe")
+    wait_connected(conn)
+    local p = assert(conn:projection())
+    assert.matches("^MPPE 128%-bit state", p.encryption)
+    assert.are.equal("mschapv2", p.auth_protocol)
+    assert.are.equal("10.5.0.1", p.ipv4.server_address)
+
+    local devices = assert(ctx.devices())
+    local by_name = {}
+    for _, d in ipairs(devices) do
+      assert.are.equal("string", type(d.name))
+      assert.are.equal("string", type(d.type))
+      by_name[d.name] = d.type
+      if d.type == "serial" or d.type == "modem" then
+        assert.is_truthy(io.open("/dev/" .. d.name), d.name)
+      end
+    end
+    assert.are.equal("pppoe", by_name.veth0)      -- the underlay: Ethernet
+    assert.is_nil(by_name.lo)
+    assert.is_nil(by_name[assert(conn:status()).interface])   -- PPP carries no PPPoE
+    assert.are.equal("vpn", by_name.pptp)
+    assert.are.equal(sh("command -v sstpc") and "vpn" or nil, by_name.sstpc)
+    assert.is_true(conn:hangup())
+  end)
+end)
