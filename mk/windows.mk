@@ -37,7 +37,7 @@ LUA_APT = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(LUA_APT_D
 RAS_WIN_CFLAGS ?=
 # Lua by path: with -L$(WIN), -lrasapi32 would find the double beside it
 # instead of mingw's import library.
-RAS_WIN_LIBS = $(WIN)/liblua54.dll.a -lrasapi32
+RAS_WIN_LIBS = $(WIN)/liblua54.dll.a -lrasapi32 -lws2_32
 # The Windows backend, unless the top-level list has taken it in already.
 RAS_WIN_SRC = $(RAS_SRC) $(filter-out $(RAS_SRC),src/backend_win32.c)
 

@@ -169,7 +169,8 @@ typedef struct {
     enum kind kind;
     DWORD step, hangup_delay, drop_after, error, grow_conns, grow_entries, late, dial_error;
     DWORD redial_after;
-    BOOL vpn, wide;
+    DWORD spawn, life;    /* spawn=1: a foreign connection when Connected; life: its MS */
+    BOOL vpn, wide, ikev2;
     int fail_at; /* a RASCONNSTATE, or -1 */
     int hold_at; /* a RASCONNSTATE, or -1 */
 } scenario;
@@ -201,6 +202,7 @@ typedef struct conn {
     BOOL must_hang_up; /* RasDialW failed but gave out this handle */
     BOOL first_of_process;
     DWORD hangup_tick;
+    DWORD connected_tick; /* when it reached Connected: statistics grow from here */
     HANDLE thread;
     CONDITION_VARIABLE cv; /* any change of the flags above */
 } conn;
@@ -309,6 +311,9 @@ static BOOL parse_option(char *opt, scenario *sc)
     if (strcmp(opt, "redial_after") == 0) return parse_number(value, &sc->redial_after);
     if (strcmp(opt, "vpn") == 0 && parse_number(value, &flag)) { sc->vpn = flag != 0; return TRUE; }
     if (strcmp(opt, "wide") == 0 && parse_number(value, &flag)) { sc->wide = flag != 0; return TRUE; }
+    if (strcmp(opt, "ikev2") == 0 && parse_number(value, &flag)) { sc->ikev2 = sc->vpn = flag != 0; return TRUE; }
+    if (strcmp(opt, "spawn") == 0) return parse_number(value, &sc->spawn);
+    if (strcmp(opt, "life") == 0) return parse_number(value, &sc->life);
     return FALSE;
 }
 
@@ -448,9 +453,9 @@ static void sweep(void)
 
 static void signal_event(const conn *c, DWORD flag)
 {
-    /* Windows 11 (DotRas issue 105): disconnections are told only for the
-     * first connection the process dialled. */
-    if (win11 && flag == RASCN_Disconnection && !c->first_of_process)
+    /* Windows 11 (DotRas issue 105): connections and disconnections are
+     * told only for the first connection the process dialled. */
+    if (win11 && !c->first_of_process)
         return;
     for (registration *r = registrations; r; r = r->next)
         if ((!r->target || r->target == c) && (r->flags & flag))
@@ -506,6 +511,7 @@ static void redial(conn *c)
     conn *again = new_conn(c->entry, &sc);
     if (again) {
         again->state = RASCS_Connected;
+        again->connected_tick = GetTickCount();
         again->started = again->first_done = again->dial_done = TRUE;
     }
     LeaveCriticalSection(&lock);
@@ -516,6 +522,23 @@ static DWORD WINAPI foreign_redial(void *arg)
     conn *c = arg;
     Sleep(c->sc.redial_after);
     redial(c);
+    return 0;
+}
+
+/* life=MS: the connection's program hangs it up after MS. */
+static DWORD WINAPI foreign_life(void *arg)
+{
+    conn *c = arg;
+    Sleep(c->sc.life);
+    EnterCriticalSection(&lock);
+    if (!c->hung_up) {
+        c->hung_up = TRUE;
+        c->hangup_tick = GetTickCount();
+        c->sc.hangup_delay = 0;
+        c->state = RASCS_Disconnected;
+        signal_event(c, RASCN_Disconnection);
+    }
+    LeaveCriticalSection(&lock);
     return 0;
 }
 
@@ -535,11 +558,19 @@ static conn *add_foreign(const WCHAR *spec)
     if (!c)
         return NULL;
     c->state = RASCS_Connected;
+    c->connected_tick = GetTickCount();
     c->started = c->first_done = c->dial_done = TRUE;
     if (sc.redial_after)
         c->thread = CreateThread(NULL, 0, foreign_redial, c, 0, NULL);
+    else if (sc.life)
+        c->thread = CreateThread(NULL, 0, foreign_life, c, 0, NULL);
     return c;
 }
+
+static void unescape(WCHAR *s);
+static void resolve_saved_password(const WCHAR *phonebook, RASDIALPARAMSW *p);
+typedef struct stored stored;
+static stored **find_stored(const WCHAR *phonebook, const WCHAR *name);
 
 /* ---- the dial thread ------------------------------------------------------ */
 
@@ -606,8 +637,10 @@ static BOOL notify(conn *c, RASCONNSTATE st, DWORD err, BOOL pause)
         c->paused = pause;
         c->in_callback = call;
         c->finished = err != 0 || st == RASCS_Connected;
-        if (st == RASCS_Connected)
+        if (st == RASCS_Connected) {
+            c->connected_tick = GetTickCount();
             signal_event(c, RASCN_Connection);
+        }
     }
     LeaveCriticalSection(&lock);
     DWORD keep = call ? deliver_on_new_thread(c, st, err) : 1;
@@ -777,10 +810,26 @@ static void watch_link(conn *c)
     LeaveCriticalSection(&lock);
 }
 
+/* spawn=1: another program brings a connection up as this one connects,
+ * and (life=MS) takes it down again. */
+static void spawn_foreign(conn *c)
+{
+    static unsigned long spawned;
+    WCHAR spec[64];
+    EnterCriticalSection(&lock);
+    swprintf(spec, 64, L"Spawned%lu;life=%lu", ++spawned, (unsigned long)c->sc.life);
+    conn *f = add_foreign(spec);
+    if (f)
+        signal_event(f, RASCN_Connection);
+    LeaveCriticalSection(&lock);
+}
+
 static DWORD WINAPI dial_thread(void *arg)
 {
     conn *c = arg;
     BOOL connected = run_dial(c);
+    if (connected && c->sc.spawn)
+        spawn_foreign(c);
     notify_late(c);
     EnterCriticalSection(&lock);
     c->dial_done = c->first_done = TRUE;
@@ -809,7 +858,8 @@ static void copy_params(conn *c, const RASDIALPARAMSW *p)
 }
 
 /* Continue a dial paused in a RASCS_PAUSED state with new parameters. (lock held) */
-static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notifier)
+static DWORD resume(HRASCONN h, const WCHAR *phonebook, const RASDIALPARAMSW *p, DWORD type,
+                    void *notifier)
 {
     conn *c = find_live(h);
     if (!c)
@@ -820,6 +870,7 @@ static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notif
         return c->dial_done || c->finished ? ERROR_INVALID_PARAMETER
                                            : ERROR_DIAL_ALREADY_IN_PROGRESS;
     copy_params(c, p);
+    resolve_saved_password(phonebook, &c->params);
     if (notifier) {
         c->notifier_type = type;
         c->notifier = notifier;
@@ -832,16 +883,18 @@ static DWORD resume(HRASCONN h, const RASDIALPARAMSW *p, DWORD type, void *notif
 /* Start a new dial; the thread runs it. With a notifier RasDialW returns
  * once the first notification has been delivered (Windows may deliver it
  * before the caller has the handle); without one, when the dial has ended. */
-static DWORD start_dial(const RASDIALEXTENSIONS *ext, const RASDIALPARAMSW *p,
-                        DWORD type, void *notifier, HRASCONN *out)
+static DWORD start_dial(const RASDIALEXTENSIONS *ext, const WCHAR *phonebook,
+                        const RASDIALPARAMSW *p, DWORD type, void *notifier, HRASCONN *out)
 {
     scenario sc;
-    if (!parse_scenario(p->szEntryName, &sc, FALSE))
+    /* An entry written with RasSetEntryPropertiesW dials as its keyword, or "ok". */
+    if (!parse_scenario(p->szEntryName, &sc, *find_stored(phonebook, p->szEntryName) != NULL))
         return ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
     conn *c = new_conn(p->szEntryName, &sc);
     if (!c)
         return ERROR_NOT_ENOUGH_MEMORY;
     copy_params(c, p);
+    resolve_saved_password(phonebook, &c->params);
     wcscpy(c->first_password, c->params.szPassword);
     c->notifier_type = type;
     c->notifier = notifier;
@@ -872,7 +925,6 @@ static DWORD start_dial(const RASDIALEXTENSIONS *ext, const RASDIALPARAMSW *p,
 DWORD WINAPI RasDialW(LPRASDIALEXTENSIONS ext, LPCWSTR phonebook, LPRASDIALPARAMSW params,
                       DWORD notifier_type, LPVOID notifier, LPHRASCONN out)
 {
-    (void)phonebook;
     if (!params || !out || (notifier && notifier_type > 2 && notifier_type != 0xFFFFFFFF))
         return ERROR_INVALID_PARAMETER;
     if ((ext && !ACCEPTS(extensions_layouts, ext->dwSize)) ||
@@ -885,9 +937,9 @@ DWORD WINAPI RasDialW(LPRASDIALEXTENSIONS ext, LPCWSTR phonebook, LPRASDIALPARAM
         violation("RasDialW called inside a notifier");
         rc = ERROR_INVALID_PARAMETER;
     } else if (*out) {
-        rc = resume(*out, params, notifier_type, notifier);
+        rc = resume(*out, phonebook, params, notifier_type, notifier);
     } else {
-        rc = start_dial(ext, params, notifier_type, notifier, out);
+        rc = start_dial(ext, phonebook, params, notifier_type, notifier, out);
     }
     LeaveCriticalSection(&lock);
     return rc;
@@ -925,6 +977,13 @@ DWORD WINAPI RasHangUpW(HRASCONN h)
     return rc;
 }
 
+static const WCHAR *device_of(const conn *c)
+{
+    if (c->sc.ikev2)
+        return L"WAN Miniport (IKEv2)";
+    return c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem";
+}
+
 static void fill_status(const conn *c, RASCONNSTATUSW *st)
 {
     RASCONNSTATUSW_WIN7 full;
@@ -938,7 +997,7 @@ static void fill_status(const conn *c, RASCONNSTATUSW *st)
         for (int i = 0; i < RAS_MaxDeviceName; i++)
             full.v1.szDeviceName[i] = WIDE_CHAR;
     } else {
-        wcscpy(full.v1.szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
+        wcscpy(full.v1.szDeviceName, device_of(c));
     }
     wcsncpy(full.v1.szPhoneNumber,
             c->params.szPhoneNumber[0] ? c->params.szPhoneNumber : L"5550100", RAS_MaxPhoneNumber);
@@ -1011,7 +1070,7 @@ static void fill_conn(const conn *c, RASCONNW *out, DWORD size)
     full.xp.hrasconn = c->handle;
     wcsncpy(full.xp.szEntryName, c->entry, RAS_MaxEntryName);
     wcscpy(full.xp.szDeviceType, c->sc.vpn ? L"vpn" : L"modem");
-    wcscpy(full.xp.szDeviceName, c->sc.vpn ? L"WAN Miniport (PPTP)" : L"Test Double Modem");
+    wcscpy(full.xp.szDeviceName, device_of(c));
     wcscpy(full.xp.szPhonebook, default_phonebook);
     full.xp.luid.LowPart = 0x3E7; /* the logon session: the same for every connection */
     full.guidCorrelationId = c->correlation;
@@ -1065,6 +1124,8 @@ static DWORD entry_names(WCHAR names[][RAS_MaxEntryName + 1], DWORD max)
 
 #define MAX_ENTRIES 64
 
+static DWORD stored_names(const WCHAR *phonebook, WCHAR names[][RAS_MaxEntryName + 1], DWORD max);
+
 DWORD WINAPI RasEnumEntriesW(LPCWSTR reserved, LPCWSTR phonebook, LPRASENTRYNAMEW buf,
                              LPDWORD lpcb, LPDWORD lpcount)
 {
@@ -1076,6 +1137,7 @@ DWORD WINAPI RasEnumEntriesW(LPCWSTR reserved, LPCWSTR phonebook, LPRASENTRYNAME
         return ERROR_INVALID_SIZE;
     EnterCriticalSection(&lock);
     DWORD count = entry_names(names, MAX_ENTRIES);
+    count += stored_names(phonebook, names + count, MAX_ENTRIES - count);
     DWORD rc = check_buffer(buf, size, count, lpcb, lpcount, &grow_entries, grow_an_entry);
     for (DWORD i = 0; rc == 0 && i < count; i++) {
         RASENTRYNAMEW full;
@@ -1088,6 +1150,648 @@ DWORD WINAPI RasEnumEntriesW(LPCWSTR reserved, LPCWSTR phonebook, LPRASENTRYNAME
     }
     if (rc == 0)
         *lpcb = count * size;
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+/* ---- phone-book entries and saved credentials ------------------------------ */
+
+#ifndef RAS_MaxIDSize
+#define RAS_MaxIDSize 256
+#endif
+#ifndef ERROR_PROJECTION_NOT_COMPLETE
+#define ERROR_PROJECTION_NOT_COMPLETE 730
+#endif
+
+/* RASENTRYW as Windows 10 declares it; mingw's stops at dwRedialPause (XP). */
+#include <pshpack4.h>
+typedef struct {
+    RASENTRYW xp;
+    BYTE ipv6addrDns[16], ipv6addrDnsAlt[16];   /* Vista */
+    DWORD dwIPv4InterfaceMetric, dwIPv6InterfaceMetric;
+    BYTE ipv6addr[16];                           /* Windows 7 */
+    DWORD dwIPv6PrefixLength, dwNetworkOutageTime;
+    WCHAR szIDi[RAS_MaxIDSize + 1], szIDr[RAS_MaxIDSize + 1];   /* Windows 10 */
+    BOOL fIsImsConfig;
+    DWORD IdiType, IdrType;
+    BOOL fDisableIKEv2Fragmentation;
+} RASENTRYW_WIN10;
+#include <poppack.h>
+
+static const layout entry_layouts[] = {
+    {0x400, ROUND4(offsetof(RASENTRYW, dwSubEntries))},
+    {0x401, ROUND4(offsetof(RASENTRYW, dwType))},
+    {0x500, ROUND4(offsetof(RASENTRYW, dwfOptions2))},
+    {0x501, sizeof(RASENTRYW)},
+    {0x600, offsetof(RASENTRYW_WIN10, ipv6addr)},
+    {0x601, offsetof(RASENTRYW_WIN10, szIDi)},
+    {0xA00, sizeof(RASENTRYW_WIN10)},
+};
+
+/* The newest RASENTRYW this Windows has. */
+static DWORD newest_entry_size(void)
+{
+    DWORD size = 0;
+    for (size_t i = 0; i < COUNT(entry_layouts); i++)
+        if (entry_layouts[i].winver <= winver)
+            size = (DWORD)entry_layouts[i].size;
+    return size;
+}
+
+/* An entry written with RasSetEntryPropertiesW, in the phonebook it was
+ * written to. The built-in entries (the keywords, RAS_DOUBLE_ENTRIES and
+ * the grown ones) are in every phonebook and cannot be changed
+ * (ERROR_ACCESS_DENIED): they are the system's. */
+struct stored {
+    struct stored *next;
+    WCHAR phonebook[MAX_PATH + 1];
+    WCHAR name[RAS_MaxEntryName + 1];
+    RASENTRYW_WIN10 props;
+    BYTE *devinfo;
+    DWORD ndevinfo;
+    WCHAR user[UNLEN + 1], password[PWLEN + 1], domain[DNLEN + 1], psk[PWLEN + 1];
+    BOOL has_password, has_psk;
+    unsigned long serial;      /* what its password handles are made of */
+};
+
+static stored *store;          /* oldest first */
+static unsigned long store_serial;
+
+static const WCHAR *book(const WCHAR *phonebook)
+{
+    return phonebook && *phonebook ? phonebook : default_phonebook;
+}
+
+/* Entry names compare as Windows compares them: without case. */
+static stored **find_stored(const WCHAR *phonebook, const WCHAR *name)
+{
+    stored **p = &store;
+    for (; *p; p = &(*p)->next)
+        if (_wcsicmp((*p)->phonebook, book(phonebook)) == 0 && _wcsicmp((*p)->name, name) == 0)
+            break;
+    return p;
+}
+
+static BOOL builtin_entry(const WCHAR *name)
+{
+    static WCHAR names[MAX_ENTRIES][RAS_MaxEntryName + 1];
+    DWORD n = entry_names(names, MAX_ENTRIES);
+    for (DWORD i = 0; i < n; i++)
+        if (_wcsicmp(names[i], name) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/* What this double takes for a name: 1 to 256 units, no control
+ * character, none of \ / : * ? " < > |, not starting with a dot. */
+static BOOL valid_name(const WCHAR *name)
+{
+    size_t len = name ? wcslen(name) : 0;
+    if (len == 0 || len > RAS_MaxEntryName || name[0] == L'.')
+        return FALSE;
+    for (; *name; name++)
+        if (*name < 0x20 || wcschr(L"\\/:*?\"<>|", *name))
+            return FALSE;
+    return TRUE;
+}
+
+/* A built-in entry as RasGetEntryPropertiesW shows it: a modem. */
+static void builtin_props(RASENTRYW_WIN10 *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->xp.dwfOptions = RASEO_RemoteDefaultGateway;
+    wcscpy(e->xp.szLocalPhoneNumber, L"5550100");
+    e->xp.dwfNetProtocols = RASNP_Ip;
+    e->xp.dwFramingProtocol = RASFP_Ppp;
+    wcscpy(e->xp.szDeviceType, L"modem");
+    wcscpy(e->xp.szDeviceName, L"Test Double Modem");
+    e->xp.dwType = RASET_Phone;
+}
+
+static void wipe(void *p, size_t n)
+{
+    SecureZeroMemory(p, n);
+}
+
+static void free_stored(stored *st)
+{
+    free(st->devinfo);
+    wipe(st, sizeof(*st));
+    free(st);
+}
+
+DWORD WINAPI RasGetEntryPropertiesW(LPCWSTR phonebook, LPCWSTR name, LPRASENTRYW entry,
+                                    LPDWORD cb, LPBYTE devinfo, LPDWORD cbdev)
+{
+    if (!cb || !name)
+        return ERROR_INVALID_PARAMETER;
+    /* No structure: the sizes this Windows wants (name may be "": the default entry). */
+    DWORD newest = newest_entry_size();
+    if (!entry) {
+        *cb = newest;
+        if (cbdev)
+            *cbdev = 0;
+        return ERROR_BUFFER_TOO_SMALL;
+    }
+    if (!ACCEPTS(entry_layouts, entry->dwSize))
+        return ERROR_INVALID_SIZE;
+    if (*cb < entry->dwSize) {
+        *cb = entry->dwSize;
+        return ERROR_BUFFER_TOO_SMALL;
+    }
+    EnterCriticalSection(&lock);
+    RASENTRYW_WIN10 full;
+    DWORD rc = 0, ndev = 0;
+    stored *st = *find_stored(phonebook, name);
+    if (st) {
+        full = st->props;
+        ndev = st->ndevinfo;
+    } else if (builtin_entry(name)) {
+        builtin_props(&full);
+    } else {
+        rc = ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    }
+    if (rc == 0 && ndev && (!devinfo || !cbdev || *cbdev < ndev)) {
+        /* The device-specific part does not fit: both sizes, nothing filled. */
+        if (cbdev)
+            *cbdev = ndev;
+        *cb = entry->dwSize;
+        rc = ERROR_BUFFER_TOO_SMALL;
+    }
+    if (rc == 0) {
+        DWORD size = entry->dwSize;
+        full.xp.dwSize = size;
+        memcpy(entry, &full, size);
+        if (ndev)
+            memcpy(devinfo, st->devinfo, ndev);
+        if (cbdev)
+            *cbdev = ndev;
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+static stored *new_stored(const WCHAR *phonebook, const WCHAR *name)
+{
+    stored *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    wcsncpy(st->phonebook, book(phonebook), MAX_PATH);
+    wcsncpy(st->name, name, RAS_MaxEntryName);
+    st->serial = ++store_serial;
+    stored **tail = &store;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = st;
+    return st;
+}
+
+/* Writes an entry, new or not. Strict about what Windows requires: a
+ * device, PPP framing. Writing over an entry without the device-specific
+ * data it has drops that data (Windows' documented behaviour); the backend
+ * must read and pass it back, so the double reports it. */
+DWORD WINAPI RasSetEntryPropertiesW(LPCWSTR phonebook, LPCWSTR name, LPRASENTRYW entry,
+                                    DWORD cb, LPBYTE devinfo, DWORD cbdev)
+{
+    if (!entry || !name)
+        return ERROR_INVALID_PARAMETER;
+    if (!ACCEPTS(entry_layouts, entry->dwSize))
+        return ERROR_INVALID_SIZE;
+    if (cb < entry->dwSize || (cbdev && !devinfo))
+        return ERROR_INVALID_PARAMETER;
+    if (!valid_name(name))
+        return ERROR_INVALID_NAME;
+    if (!entry->szDeviceType[0] || !entry->szDeviceName[0])
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    DWORD rc = 0;
+    stored *st = *find_stored(phonebook, name);
+    if (!st && builtin_entry(name))
+        rc = ERROR_ACCESS_DENIED;
+    else if (!st && !(st = new_stored(phonebook, name)))
+        rc = ERROR_NOT_ENOUGH_MEMORY;
+    BYTE *copy = NULL;
+    if (rc == 0 && cbdev && !(copy = malloc(cbdev)))
+        rc = ERROR_NOT_ENOUGH_MEMORY;
+    if (rc == 0) {
+        if (st->ndevinfo && (cbdev != st->ndevinfo || memcmp(devinfo, st->devinfo, cbdev) != 0))
+            violation("RasSetEntryPropertiesW dropped or changed the device-specific data");
+        /* The fields an older layout lacks keep their values. */
+        memcpy(&st->props, entry, entry->dwSize);
+        st->props.xp.dwSize = sizeof(st->props);
+        if (cbdev)
+            memcpy(copy, devinfo, cbdev);
+        free(st->devinfo);
+        st->devinfo = copy;
+        st->ndevinfo = cbdev;
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+DWORD WINAPI RasValidateEntryNameW(LPCWSTR phonebook, LPCWSTR name)
+{
+    if (!valid_name(name))
+        return ERROR_INVALID_NAME;
+    EnterCriticalSection(&lock);
+    BOOL exists = *find_stored(phonebook, name) || builtin_entry(name);
+    LeaveCriticalSection(&lock);
+    return exists ? ERROR_ALREADY_EXISTS : 0;
+}
+
+DWORD WINAPI RasRenameEntryW(LPCWSTR phonebook, LPCWSTR old_name, LPCWSTR new_name)
+{
+    if (!old_name || !new_name)
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    DWORD rc = 0;
+    stored *st = *find_stored(phonebook, old_name);
+    if (!st)
+        rc = builtin_entry(old_name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    else if (!valid_name(new_name))
+        rc = ERROR_INVALID_NAME;
+    else if (_wcsicmp(old_name, new_name) != 0 &&
+             (*find_stored(phonebook, new_name) || builtin_entry(new_name)))
+        rc = ERROR_ALREADY_EXISTS;
+    else
+        wcscpy(st->name, new_name);   /* its saved credentials go with it */
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+DWORD WINAPI RasDeleteEntryW(LPCWSTR phonebook, LPCWSTR name)
+{
+    if (!name)
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    DWORD rc = 0;
+    stored **p = find_stored(phonebook, name);
+    if (*p) {
+        stored *st = *p;
+        *p = st->next;
+        free_stored(st);
+    } else {
+        rc = builtin_entry(name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+/* The names of the entries written to a phonebook, oldest first. (lock held) */
+static DWORD stored_names(const WCHAR *phonebook, WCHAR names[][RAS_MaxEntryName + 1], DWORD max)
+{
+    DWORD n = 0;
+    for (stored *st = store; st && n < max; st = st->next)
+        if (_wcsicmp(st->phonebook, book(phonebook)) == 0)
+            wcscpy(names[n++], st->name);
+    return n;
+}
+
+/* The handle RasGetCredentialsW gives for a saved secret: never the secret. */
+static void secret_handle(const stored *st, BOOL psk, WCHAR *out)
+{
+    swprintf(out, PWLEN + 1, L"\x01RasDoubleSaved%s#%lu", psk ? L"Psk" : L"Password", st->serial);
+}
+
+#define CRED_MASKS (RASCM_UserName | RASCM_Password | RASCM_Domain | RASCM_PreSharedKey)
+
+DWORD WINAPI RasGetCredentialsW(LPCWSTR phonebook, LPCWSTR name, LPRASCREDENTIALSW cred)
+{
+    if (!name || !cred)
+        return ERROR_INVALID_PARAMETER;
+    if (cred->dwSize != sizeof(*cred))
+        return ERROR_INVALID_SIZE;
+    /* The password and the key share szPassword: one of them a call. */
+    if ((cred->dwMask & RASCM_Password) && (cred->dwMask & RASCM_PreSharedKey))
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    DWORD rc = 0, asked = cred->dwMask;
+    stored *st = *find_stored(phonebook, name);
+    memset(cred->szUserName, 0, sizeof(cred->szUserName));
+    memset(cred->szPassword, 0, sizeof(cred->szPassword));
+    memset(cred->szDomain, 0, sizeof(cred->szDomain));
+    cred->dwMask = 0;
+    if (!st) {
+        rc = builtin_entry(name) ? 0 : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    } else {
+        if ((asked & RASCM_UserName) && st->user[0]) {
+            wcscpy(cred->szUserName, st->user);
+            cred->dwMask |= RASCM_UserName;
+        }
+        if ((asked & RASCM_Domain) && st->domain[0]) {
+            wcscpy(cred->szDomain, st->domain);
+            cred->dwMask |= RASCM_Domain;
+        }
+        if ((asked & RASCM_Password) && st->has_password) {
+            secret_handle(st, FALSE, cred->szPassword);
+            cred->dwMask |= RASCM_Password;
+        }
+        if ((asked & RASCM_PreSharedKey) && st->has_psk) {
+            secret_handle(st, TRUE, cred->szPassword);
+            cred->dwMask |= RASCM_PreSharedKey;
+        }
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+DWORD WINAPI RasSetCredentialsW(LPCWSTR phonebook, LPCWSTR name, LPRASCREDENTIALSW cred,
+                                BOOL clear)
+{
+    if (!name || !cred)
+        return ERROR_INVALID_PARAMETER;
+    if (cred->dwSize != sizeof(*cred))
+        return ERROR_INVALID_SIZE;
+    DWORD mask = cred->dwMask;
+    if ((mask & ~(CRED_MASKS | RASCM_DefaultCreds)) ||
+        ((mask & RASCM_Password) && (mask & RASCM_PreSharedKey)))
+        return ERROR_INVALID_PARAMETER;
+    if (wmemchr(cred->szUserName, 0, UNLEN + 1) == NULL ||
+        wmemchr(cred->szPassword, 0, PWLEN + 1) == NULL ||
+        wmemchr(cred->szDomain, 0, DNLEN + 1) == NULL)
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    DWORD rc = 0;
+    stored *st = *find_stored(phonebook, name);
+    if (!st) {
+        rc = builtin_entry(name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    } else {
+        if (mask & RASCM_UserName)
+            wcscpy(st->user, clear ? L"" : cred->szUserName);
+        if (mask & RASCM_Domain)
+            wcscpy(st->domain, clear ? L"" : cred->szDomain);
+        WCHAR handle[PWLEN + 1];
+        BOOL psk = (mask & RASCM_PreSharedKey) != 0;
+        if (mask & (RASCM_Password | RASCM_PreSharedKey)) {
+            WCHAR *secret = psk ? st->psk : st->password;
+            BOOL *has = psk ? &st->has_psk : &st->has_password;
+            secret_handle(st, psk, handle);
+            /* The handle stands for what is saved already: keep it. */
+            if (clear) {
+                wipe(secret, sizeof(st->password));
+                *has = FALSE;
+            } else if (wcscmp(cred->szPassword, handle) != 0) {
+                wcscpy(secret, cred->szPassword);
+                *has = TRUE;
+            }
+        }
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+/* A dial's szPassword may be the handle of the entry's saved password:
+ * RasDialW then uses the saved one. (lock held) */
+static void resolve_saved_password(const WCHAR *phonebook, RASDIALPARAMSW *p)
+{
+    stored *st = *find_stored(phonebook, p->szEntryName);
+    WCHAR handle[PWLEN + 1];
+    if (!st || !st->has_password)
+        return;
+    secret_handle(st, FALSE, handle);
+    if (wcscmp(p->szPassword, handle) == 0)
+        wcscpy(p->szPassword, st->password);
+}
+
+/* RAS_DOUBLE_SEEDED="Name,...": entries written "by the control panel"
+ * before the test, each a SSTP VPN with 16 bytes of device-specific data. */
+static void seed_entries(void)
+{
+    WCHAR list[4096], *cursor = list;
+    DWORD n = GetEnvironmentVariableW(L"RAS_DOUBLE_SEEDED", list, COUNT(list));
+    if (!n || n >= COUNT(list))
+        return;
+    unescape(list);
+    for (WCHAR *item; (item = next_item(&cursor));) {
+        stored *st = valid_name(item) ? new_stored(NULL, item) : NULL;
+        if (!st || !(st->devinfo = malloc(16)))
+            continue;
+        for (int i = 0; i < 16; i++)
+            st->devinfo[i] = (BYTE)(0xA0 + i);
+        st->ndevinfo = 16;
+        RASENTRYW_WIN10 *e = &st->props;
+        e->xp.dwSize = sizeof(*e);
+        e->xp.dwfOptions = RASEO_RemoteDefaultGateway | RASEO_RequireMsCHAP2 |
+                           RASEO_RequireEncryptedPw | RASEO_RequireDataEncryption;
+        wcscpy(e->xp.szLocalPhoneNumber, L"vpn.example.com");
+        e->xp.dwfNetProtocols = RASNP_Ip;
+        e->xp.dwFramingProtocol = RASFP_Ppp;
+        wcscpy(e->xp.szDeviceType, L"vpn");
+        wcscpy(e->xp.szDeviceName, L"WAN Miniport (SSTP)");
+        e->xp.dwType = RASET_Vpn;
+        e->xp.dwEncryptionType = 1;   /* ET_Require */
+        e->xp.dwVpnStrategy = 5;      /* VS_SstpOnly */
+        e->xp.dwIdleDisconnectSeconds = 600;
+        e->xp.dwRedialCount = 3;
+        e->xp.dwRedialPause = 60;
+    }
+}
+
+/* ---- statistics, projection, devices ---------------------------------------- */
+
+/* Counters that grow with the time since Connected, as a busy link's do. */
+DWORD WINAPI RasGetConnectionStatistics(HRASCONN h, RAS_STATS *stats)
+{
+    if (!stats)
+        return ERROR_INVALID_PARAMETER;
+    if (stats->dwSize != sizeof(*stats))
+        return ERROR_INVALID_SIZE;
+    EnterCriticalSection(&lock);
+    sweep();
+    conn *c = find_live(h);
+    DWORD rc = c ? 0 : invalid_handle(h, "RasGetConnectionStatistics");
+    if (c) {
+        DWORD ms = c->state == RASCS_Connected ? GetTickCount() - c->connected_tick : 0;
+        memset(stats, 0, sizeof(*stats));
+        stats->dwSize = sizeof(*stats);
+        stats->dwBytesXmited = 1000 + 3 * ms;
+        stats->dwBytesRcved = 2000 + 7 * ms;
+        stats->dwFramesXmited = 10 + ms / 20;
+        stats->dwFramesRcved = 20 + ms / 10;
+        stats->dwCrcErr = 1;
+        stats->dwTimeoutErr = 2;
+        stats->dwBps = c->sc.vpn ? 100000000 : 115200;
+        stats->dwConnectDuration = ms;
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+/* RAS_PROJECTION_INFO as Windows 7 declares it; mingw has none of it. */
+#include <pshpack4.h>
+typedef struct {
+    DWORD dwIPv4NegotiationError;
+    BYTE ipv4Address[4], ipv4ServerAddress[4];
+    DWORD dwIPv4Options, dwIPv4ServerOptions;
+    DWORD dwIPv6NegotiationError;
+    BYTE bInterfaceIdentifier[8], bServerInterfaceIdentifier[8];
+    BOOL fBundled, fMultilink;
+    DWORD dwAuthenticationProtocol, dwAuthenticationData;
+    DWORD dwServerAuthenticationProtocol, dwServerAuthenticationData;
+    DWORD dwEapTypeId, dwServerEapTypeId, dwLcpOptions, dwLcpServerOptions;
+    DWORD dwCcpError, dwCcpCompressionAlgorithm, dwCcpServerCompressionAlgorithm;
+    DWORD dwCcpOptions, dwCcpServerOptions;
+} PPP_INFO;
+typedef struct {
+    DWORD dwIPv4NegotiationError;
+    BYTE ipv4Address[4], ipv4ServerAddress[4];
+    DWORD dwIPv6NegotiationError;
+    BYTE ipv6Address[16], ipv6ServerAddress[16];
+    DWORD dwPrefixLength, dwAuthenticationProtocol, dwEapTypeId, dwFlags, dwEncryptionMethod;
+    DWORD numIPv4ServerAddresses;
+    void *ipv4ServerAddresses;
+    DWORD numIPv6ServerAddresses;
+    void *ipv6ServerAddresses;
+} IKEV2_INFO;
+typedef struct {
+    DWORD version;          /* RASAPIVERSION */
+    DWORD type;             /* 1 PPP, 2 IKEv2 */
+    union { PPP_INFO ppp; IKEV2_INFO ikev2; } u;
+} PROJECTION_INFO;
+#include <poppack.h>
+
+static const BYTE LOCAL_IP[4] = {10, 0, 0, 2}, SERVER_IP[4] = {10, 0, 0, 1};
+
+/* Projected: after RASCS_Projected, and the connection is up. (lock held) */
+static BOOL projected(const conn *c)
+{
+    return c->state == RASCS_Connected;
+}
+
+/* Windows 7 and later; an older Windows has no such function, which the
+ * double can only say with ERROR_CALL_NOT_IMPLEMENTED. */
+DWORD WINAPI RasGetProjectionInfoEx(HRASCONN h, PROJECTION_INFO *info, LPDWORD cb)
+{
+    if (winver < 0x601)
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    if (!cb || (!info && *cb))
+        return ERROR_INVALID_PARAMETER;
+    if (*cb < sizeof(*info)) {
+        *cb = sizeof(*info);
+        return ERROR_BUFFER_TOO_SMALL;
+    }
+    if (info->version != 4)   /* RASAPIVERSION_601, the only one there is */
+        return ERROR_INVALID_PARAMETER;
+    EnterCriticalSection(&lock);
+    sweep();
+    conn *c = find_live(h);
+    DWORD rc = c ? (projected(c) ? 0 : ERROR_PROJECTION_NOT_COMPLETE)
+                 : invalid_handle(h, "RasGetProjectionInfoEx");
+    if (rc == 0) {
+        memset(&info->u, 0, sizeof(info->u));
+        if (c->sc.ikev2) {
+            IKEV2_INFO *k = &info->u.ikev2;
+            info->type = 2;
+            memcpy(k->ipv4Address, LOCAL_IP, 4);
+            memcpy(k->ipv4ServerAddress, SERVER_IP, 4);
+            static const BYTE v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+            static const BYTE v6s[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+            memcpy(k->ipv6Address, v6, 16);
+            memcpy(k->ipv6ServerAddress, v6s, 16);
+            k->dwPrefixLength = 64;
+            k->dwAuthenticationProtocol = 2;   /* RASIKEv2_AUTH_EAP */
+            k->dwEncryptionMethod = 5;         /* IPSEC_CIPHER_TYPE_AES_256 */
+        } else {
+            PPP_INFO *p = &info->u.ppp;
+            info->type = 1;
+            memcpy(p->ipv4Address, LOCAL_IP, 4);
+            memcpy(p->ipv4ServerAddress, SERVER_IP, 4);
+            static const BYTE id[8] = {0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+            static const BYTE sid[8] = {0x02, 0x66, 0x77, 0xff, 0xfe, 0x88, 0x99, 0xaa};
+            memcpy(p->bInterfaceIdentifier, id, 8);
+            memcpy(p->bServerInterfaceIdentifier, sid, 8);
+            p->dwAuthenticationProtocol = 0xC223;   /* RASLCPAP_CHAP */
+            p->dwAuthenticationData = 0x81;         /* RASLCPAD_CHAP_MSV2 */
+            if (c->sc.vpn) {
+                p->dwCcpCompressionAlgorithm = RASCCPCA_MPPC;
+                p->dwCcpOptions = RASCCPO_Compression | RASCCPO_Encryption128bit;
+            } else {
+                p->dwCcpError = ERROR_PROTOCOL_NOT_CONFIGURED;   /* no CCP on the modem */
+            }
+        }
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+static const layout ppp_ip_layouts[] = {
+    {0x400, ROUND4(offsetof(RASPPPIPW, dwOptions))},
+    {0x500, sizeof(RASPPPIPW)},
+};
+
+DWORD WINAPI RasGetProjectionInfoW(HRASCONN h, RASPROJECTION proj, LPVOID buf, LPDWORD cb)
+{
+    RASPPPIPW *ip = buf;
+    if (!cb || !buf)
+        return ERROR_INVALID_PARAMETER;
+    if (proj != RASP_PppIp)
+        return ERROR_PROTOCOL_NOT_CONFIGURED;
+    if (!ACCEPTS(ppp_ip_layouts, ip->dwSize))
+        return ERROR_INVALID_SIZE;
+    if (*cb < ip->dwSize) {
+        *cb = ip->dwSize;
+        return ERROR_BUFFER_TOO_SMALL;
+    }
+    EnterCriticalSection(&lock);
+    sweep();
+    conn *c = find_live(h);
+    DWORD rc = c ? (projected(c) ? 0 : ERROR_PROJECTION_NOT_COMPLETE)
+                 : invalid_handle(h, "RasGetProjectionInfoW");
+    if (rc == 0) {
+        RASPPPIPW full;
+        memset(&full, 0, sizeof(full));
+        full.dwSize = ip->dwSize;
+        wcscpy(full.szIpAddress, L"10.0.0.2");
+        wcscpy(full.szServerIpAddress, L"10.0.0.1");
+        memcpy(ip, &full, ip->dwSize);
+    }
+    LeaveCriticalSection(&lock);
+    return rc;
+}
+
+/* The devices, one of a type newer than any header ("gre", which DotRas
+ * crashed on). RAS_DOUBLE_GROW_DEVICES=N: as grow_conns, for devices. */
+static const struct { const WCHAR *type, *name; } device_list[] = {
+    {L"modem", L"Test Double Modem"},
+    {L"vpn", L"WAN Miniport (PPTP)"},
+    {L"vpn", L"WAN Miniport (L2TP)"},
+    {L"vpn", L"WAN Miniport (SSTP)"},
+    {L"vpn", L"WAN Miniport (IKEv2)"},
+    {L"PPPoE", L"WAN Miniport (PPPoE)"},
+    {L"gre", L"WAN Miniport (GRE)"},
+};
+static DWORD grow_devices, devices_grown;
+
+static void grow_a_device(void)
+{
+    devices_grown++;
+}
+
+DWORD WINAPI RasEnumDevicesW(LPRASDEVINFOW buf, LPDWORD lpcb, LPDWORD lpcount)
+{
+    if (!lpcb || !lpcount)
+        return ERROR_INVALID_PARAMETER;
+    if (buf && buf->dwSize != sizeof(RASDEVINFOW))
+        return ERROR_INVALID_SIZE;
+    EnterCriticalSection(&lock);
+    DWORD count = COUNT(device_list) + devices_grown;
+    DWORD rc = check_buffer(buf, sizeof(RASDEVINFOW), count, lpcb, lpcount, &grow_devices,
+                            grow_a_device);
+    for (DWORD i = 0; rc == 0 && i < count; i++) {
+        RASDEVINFOW *d = buf + i;
+        memset(d, 0, sizeof(*d));
+        d->dwSize = sizeof(*d);
+        if (i < COUNT(device_list)) {
+            wcscpy(d->szDeviceType, device_list[i].type);
+            wcscpy(d->szDeviceName, device_list[i].name);
+        } else {
+            wcscpy(d->szDeviceType, L"serial");
+            swprintf(d->szDeviceName, RAS_MaxDeviceName + 1, L"Grown Port %lu",
+                     (unsigned long)(i - COUNT(device_list) + 1));
+        }
+    }
+    if (rc == 0)
+        *lpcb = count * sizeof(RASDEVINFOW);
     LeaveCriticalSection(&lock);
     return rc;
 }
@@ -1247,6 +1951,8 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
     default_late = env_number(L"RAS_DOUBLE_LATE_MS", DEFAULT_LATE_MS);
     winver = env_number(L"RAS_DOUBLE_WINVER", winver);
     win11 = env_number(L"RAS_DOUBLE_WIN11", 0) != 0;
+    grow_devices = env_number(L"RAS_DOUBLE_GROW_DEVICES", 0);
     load_foreign();
+    seed_entries();
     return TRUE;
 }
