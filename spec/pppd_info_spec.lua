@@ -3,6 +3,7 @@
 -- offers DNS servers (ms-dns) to a client with usepeerdns, over PAP, CHAP
 -- and MS-CHAPv2, and PPTP with MPPE required (spec/pppd/vpn-server).
 -- Outside the sandbox: pending.
+local ras = require "ras"
 local fixture = require "support.fixture"
 
 local sh = fixture.sh
@@ -149,5 +150,91 @@ describe("pppd statistics, projection and devices", function()
     assert.are.equal("vpn", by_name.pptp)
     assert.are.equal(sh("command -v sstpc") and "vpn" or nil, by_name.sstpc)
     assert.is_true(conn:hangup())
+  end)
+end)
+
+-- The projection line comes from the plugin, inside pppd: a fake pppd (a
+-- shell script speaking protocol.h on fd 3) sends hostile values. No PPP
+-- needed: this runs on any Linux host, under valgrind and ASan too.
+describe("pppd projection from a hostile plugin line", function()
+  local tsan = (os.getenv("LD_PRELOAD") or ""):find("tsan", 1, true) ~= nil
+  if tsan or not sh("test \"$(uname -s)\" = Linux") then
+    it("runs shell commands on Linux", function() pending("popen under TSan / not Linux") end)
+    return
+  end
+
+  local dir, ctx
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(sh("mkdir -p " .. dir .. "/peers " .. dir .. "/run"))
+  end)
+  after_each(function()
+    if ctx then ctx.close() end
+    local f = io.open(dir .. "/fake.pid")
+    local pid = f and f:read("n")
+    if f then f:close() end
+    if pid then sh("kill -KILL " .. math.tointeger(pid) .. " 2>/dev/null") end
+    sh("rm -rf '" .. dir .. "'")
+  end)
+
+  local function write(path, text)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+  end
+
+  local function until_true(seconds, f)
+    local deadline = os.time() + seconds
+    repeat
+      if f() then return true end
+      sh("sleep 0.02")
+    until os.time() > deadline
+    return false
+  end
+
+  it("keeps only well-formed values, and the latest line holds", function()
+    local hostile = "projection ipv4=10.0.0.2,10.0.0.1 dns=10.0.0.53,1.2.3.4.5 " ..
+      "ipv6=zz:00:00:00:00:00:00:01,00:00:00:00:00:00:00:02 mppe=129 ccp=lzs;rm " ..
+      "speed=99999999999999999999999 junk =x novalue mppe=128,statefulX ipv4"
+    local later = "projection ipv4=10.0.0.2,10.0.0.1 speed=115200 mppe=128,stateful ccp=deflate " ..
+      "ipv6=02:00:00:ff:fe:00:00:01,02:00:00:ff:fe:00:00:02"
+    local gate = function(name) return "while [ ! -e " .. dir .. "/" .. name .. " ]; do sleep 0.02; done\n" end
+    write(dir .. "/fake", "#!/bin/sh\necho $$ > " .. dir .. "/fake.pid\n" ..
+      "printf 'pid %d\\nphase 2\\nphase 4\\nauth-ok mschap-v2\\nphase 7\\n' $$ >&3\n" ..
+      gate("go1") .. "printf '%s\\n' '" .. hostile .. "' 'ip-up ppp9 10.0.0.2 10.0.0.1' >&3\n" ..
+      gate("go2") .. "printf '%s\\n' '" .. later .. "' >&3\n" ..
+      "trap 'exit 0' TERM\nwhile :; do sleep 0.05; done\n")
+    assert(sh("chmod 755 " .. dir .. "/fake"))
+    write(dir .. "/peers/fake", "# the fake reads none\n")
+    write(dir .. "/plugin.so", "")
+    ctx = assert(ras.open("pppd", { pppd = dir .. "/fake", peers_dir = dir .. "/peers",
+                                    plugin = dir .. "/plugin.so", run_dir = dir .. "/run" }))
+    local conn = assert(ctx.dial { entry = "fake" })
+    assert(until_true(5, function() return conn:status().state == "AuthProject" end))
+    local none, msg, code = conn:projection()
+    assert.is_nil(none)
+    assert.are.equal(730, code, msg)
+
+    write(dir .. "/go1", "")
+    local ev
+    repeat ev = conn:wait(5) until not ev or ev.state == "Connected" or ev.state == "Disconnected"
+    assert.are.equal("Connected", ev and ev.state, ev and ev.message)
+    local p = assert(conn:projection())
+    assert.are.same({ interface = "ppp9", auth_protocol = "mschapv2",
+                      ipv4 = { address = "10.0.0.2", server_address = "10.0.0.1",
+                               dns = { "10.0.0.53" } } }, p)
+    assert.is_nil(assert(conn:statistics()).speed)   -- 23 digits: no speed
+
+    write(dir .. "/go2", "")
+    assert(until_true(5, function() return conn:projection().encryption end))
+    assert.are.same({ interface = "ppp9", auth_protocol = "mschapv2",
+                      ipv4 = { address = "10.0.0.2", server_address = "10.0.0.1", dns = {} },
+                      ipv6 = { interface_id = "02:00:00:ff:fe:00:00:01",
+                               server_interface_id = "02:00:00:ff:fe:00:00:02" },
+                      encryption = "MPPE 128-bit stateful", compression = "deflate" },
+                    conn:projection())
+    assert.are.equal(115200, assert(conn:statistics()).speed)
+    assert.is_true(conn:hangup(5))
   end)
 end)

@@ -152,3 +152,44 @@ describe("pppd watcher", function()
     assert.are.same({ nil, "closed" }, { w:next(0) })
   end)
 end)
+
+-- Without PPP (any Linux host, under valgrind, ASan and TSan too): a run
+-- directory of our own whose pid files name no pppd.
+describe("pppd watcher on a host without links", function()
+  if package.config:sub(1, 1) ~= "/" or not io.open("/proc/self/stat") then
+    it("needs Linux", function() pending("the pppd backend is Linux only") end)
+    return
+  end
+
+  it("reports nothing for pid files that name no pppd, and closes at once", function()
+    local tmp = os.tmpname()
+    local missing = tmp .. ".run"
+    -- a run_dir that does not exist yet is no error: there is no pid file
+    local ctx = assert(ras.open("pppd", { run_dir = missing }))
+    local w = assert(ctx.watch { initial = true })
+    assert.are.same({ nil, "timeout" }, { w:next(0) })
+    w:close()
+    assert.are.same({ nil, "closed" }, { w:next(0) })
+    ctx.close()
+    -- pid files (in tmpname's directory) of processes that are not pppd:
+    -- init, and this Lua, with an interface that exists
+    local run = assert(tmp:match("^(.*)/[^/]*$"))
+    local stem = assert(tmp:match("([^/]*)$")):gsub("[^%w]", "")
+    ctx = assert(ras.open("pppd", { run_dir = run }))
+    w = assert(ctx.watch { initial = true })
+    local self = assert(io.open("/proc/self/stat")):read("n")
+    local files = {}
+    for _, pid in ipairs { 1, self } do
+      files[#files + 1] = run .. "/ppp-" .. stem .. pid .. ".pid"
+      local f = assert(io.open(files[#files], "w"))
+      f:write(pid, "\nlo\n")
+      f:close()
+    end
+    assert.are.same({ nil, "timeout" }, { w:next(0.2) })
+    assert.are.same({}, ctx.connections())
+    w:close()
+    ctx.close()
+    for _, path in ipairs(files) do os.remove(path) end
+    os.remove(tmp)
+  end)
+end)

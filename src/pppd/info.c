@@ -91,6 +91,18 @@ static void take_ccp(ras_projection *p, const char *v, size_t len) {
       pppd_copy_text(p->compression, sizeof p->compression, methods[i]);
 }
 
+/* Decimal bit/s, 0 (unknown) unless all digits and at most 12 of them: a
+ * terabit, more than any tty runs at. */
+static long long parse_speed(const char *v, size_t len) {
+  long long speed = 0;
+  if (len == 0 || len > 12) return 0;
+  for (size_t i = 0; i < len; i++) {
+    if (v[i] < '0' || v[i] > '9') return 0;
+    speed = speed * 10 + (v[i] - '0');
+  }
+  return speed;
+}
+
 static void take_word(ras_call *c, ras_projection *p, const char *key, size_t klen,
                       const char *v, size_t len) {
   const char *second;
@@ -115,10 +127,7 @@ static void take_word(ras_call *c, ras_projection *p, const char *key, size_t kl
   } else if (IS("ccp")) {
     take_ccp(p, v, len);
   } else if (IS("speed")) {
-    long long speed = 0;
-    for (size_t i = 0; i < len && i < 12 && v[i] >= '0' && v[i] <= '9'; i++)
-      speed = speed * 10 + (v[i] - '0');
-    c->speed = speed;
+    c->speed = parse_speed(v, len);
   }
 #undef IS
 }
