@@ -39,10 +39,12 @@ Phone-book entries, after PowerShell's Get-/Add-/Set-/Remove-VpnConnection:
        lua-rasdial --set-credentials NAME USER [PASSWORD|*] [--domain D] [--psk KEY|*]
        lua-rasdial --clear-credentials NAME
 Each takes --phonebook P (or /phonebook:P) for another phone book than the
-default. --set-credentials saves what is given; * asks for the password or the
-key without echo (from stdin when it is not a terminal: the password's line
-first, then the key's). Neither is ever shown: --show-entry says only whether
-one is saved.
+default; --pass-thru after a change shows what it left (the entry and its
+credentials as --show-entry does; after --remove-entry the entries left).
+--set-credentials saves what is given; * asks for the password or the key
+without echo (from stdin when it is not a terminal: the password's line
+first, then the key's). Neither is ever shown: --show-entry says only
+whether one is saved.
 
 Entry options (choices are case-insensitive; the module's words work too):
   --type Modem|Vpn|Broadband|Direct     (--add-entry: Vpn unless given)
@@ -222,7 +224,8 @@ local ACTIONS = { ["list-entries"] = 0, ["show-entry"] = 1, ["add-entry"] = 1,
 local LONG_WITH_VALUE = { backend = true, scenario = true, timeout = true,
                           retries = true, backoff = true, interval = true,
                           phonebook = true, domain = true, psk = true }
-local LONG_FLAGS = { json = true, watch = true, help = true, tty = true, ["no-tty"] = true }
+local LONG_FLAGS = { json = true, watch = true, help = true, tty = true, ["no-tty"] = true,
+                     ["pass-thru"] = true }
 local SLASH_WITH_VALUE = { domain = "domain", phone = "number", callback = "callback_number",
                            phonebook = "phonebook" }
 
@@ -379,6 +382,10 @@ local function number_option(opts, name, min)
   opts[name] = v
 end
 
+-- The forms that change something (--pass-thru shows the result).
+local CHANGES = { ["add-entry"] = true, ["set-entry"] = true, ["rename-entry"] = true,
+                  ["remove-entry"] = true, ["set-credentials"] = true, ["clear-credentials"] = true }
+
 -- How many positional words each form takes, at most (and at least).
 local WORDS = { ["set-credentials"] = { 1, 2 }, status = { 0, 1 } }
 
@@ -391,6 +398,9 @@ local function check_combination(opts)
     usage_error("--" .. OPTION_OF[property] .. " is for --add-entry and --set-entry")
   end
   if opts.psk and action ~= "set-credentials" then usage_error("--psk is for --set-credentials") end
+  if opts["pass-thru"] and not CHANGES[action] then
+    usage_error("--pass-thru is for the forms that change entries or credentials")
+  end
   if opts.watch and action and action ~= "status" then
     usage_error("--watch goes with --status only, not --" .. action)
   end
@@ -460,13 +470,16 @@ local function first_line_of(command)
   return line
 end
 
-local function read_without_echo()
+-- The prompt comes after the echo is off: what is typed as soon as it
+-- shows is not echoed.
+local function read_without_echo(prompt)
   local saved = first_line_of("stty -g 2>/dev/null") or ""
-  if not saved:match("^[%x:]+$") then return io.read("l") end
   local restore <close> = on_scope_exit(function()  -- luacheck: ignore 211 (used by <close>)
-    os.execute("stty " .. saved .. " 2>/dev/null")
+    if saved:match("^[%x:]+$") then os.execute("stty " .. saved .. " 2>/dev/null") end
   end)
-  os.execute("stty -echo 2>/dev/null")
+  if saved:match("^[%x:]+$") then os.execute("stty -echo 2>/dev/null") end
+  io.stderr:write(prompt, ": ")
+  io.stderr:flush()
   return io.read("l")
 end
 
@@ -477,9 +490,7 @@ local function ask_secret(prompt)
   if not is_terminal(0) then
     secret = io.read("l")
   else
-    io.stderr:write(prompt, ": ")
-    io.stderr:flush()
-    secret = read_without_echo()
+    secret = read_without_echo(prompt)
     io.stderr:write("\n")
   end
   if not secret then usage_error("no password was read") end
@@ -493,6 +504,15 @@ local function write_line(...)
   io.stdout:write(...)
   io.stdout:write("\n")
   io.stdout:flush()
+end
+
+-- A name or value as text output shows it: control bytes escaped, so that
+-- no entry name can forge a line or drive the terminal.
+local CONTROL = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function printable(v)
+  return (tostring(v):gsub("[%c\127]", function(c)
+    return CONTROL[c] or string.format("\\x%02x", c:byte())
+  end))
 end
 
 local function error_text(code, message)
@@ -532,7 +552,7 @@ end
 local function entry_rows(e, creds)
   local rows = {}
   local function add(label, value)
-    if value ~= nil then rows[#rows + 1] = { label, tostring(value) } end
+    if value ~= nil then rows[#rows + 1] = { label, type(value) == "number" and json_number(value) or value } end
   end
   add("Name", e.name)
   add("Phonebook", e.phonebook)
@@ -570,7 +590,7 @@ local function write_rows(rows, indent)
   local width = 0
   for _, r in ipairs(rows) do width = math.max(width, #r[1]) end
   for _, r in ipairs(rows) do
-    write_line(string.format("%s%-" .. width .. "s : %s", indent or "", r[1], r[2]))
+    write_line(string.format("%s%-" .. width .. "s : %s", indent or "", r[1], printable(r[2])))
   end
 end
 
@@ -584,7 +604,7 @@ local function status_rows(snap)
   local st, p, stats = snap.status or {}, snap.projection or {}, snap.statistics or {}
   local rows = {}
   local function add(label, value)
-    if value ~= nil then rows[#rows + 1] = { label, tostring(value) } end
+    if value ~= nil then rows[#rows + 1] = { label, type(value) == "number" and json_number(value) or value } end
   end
   add("State", st.state and (st.state .. (st.error and " (error " .. st.error .. ")" or "")) or "gone")
   if st.substate and st.substate ~= "None" then add("Substate", st.substate) end
@@ -610,7 +630,7 @@ end
 local function write_snapshots(snaps)
   for i, snap in ipairs(snaps) do
     if i > 1 then write_line() end
-    write_line(snap.entry)
+    write_line(printable(snap.entry))
     write_rows(status_rows(snap), "  ")
   end
 end
@@ -651,33 +671,34 @@ function Lines:listed(conns)
   if #conns == 0 then write_line("No connections")
   else
     write_line("Connected to")
-    for _, c in ipairs(conns) do write_line(c.entry) end
+    for _, c in ipairs(conns) do write_line(printable(c.entry)) end
   end
   write_line("Command completed successfully.")
 end
 function Lines:hung_up(entry)
-  write_line("Disconnected ", entry, ".")
+  write_line("Disconnected ", printable(entry), ".")
 end
 function Lines:not_connected(entry)
-  write_line(entry and "You are not connected to " .. entry .. "." or "No connections")
+  write_line(entry and "You are not connected to " .. printable(entry) .. "." or "No connections")
 end
 function Lines:done()
   write_line("Command completed successfully.")
 end
 function Lines:appeared(c, st)
-  write_line(os.date("%H:%M:%S"), "  up    ", c.entry, "  (", st and st.state or "gone", ")")
+  write_line(os.date("%H:%M:%S"), "  up    ", printable(c.entry), "  (", st and st.state or "gone", ")")
 end
 function Lines:disappeared(entry)
-  write_line(os.date("%H:%M:%S"), "  down  ", entry)
+  write_line(os.date("%H:%M:%S"), "  down  ", printable(entry))
+end
+local function write_entries(list)
+  if #list == 0 then write_line("No entries") end
+  for _, e in ipairs(list) do write_line(printable(e.name)) end
 end
 function Lines:entries(list)
-  if #list == 0 then write_line("No entries")
-  else
-    for _, e in ipairs(list) do write_line(e.name) end
-  end
+  write_entries(list)
   write_line("Command completed successfully.")
 end
-function Lines:entry(e, creds)
+function Lines:entry_shown(e, creds)
   write_rows(entry_rows(e, creds))
   write_line("Command completed successfully.")
 end
@@ -688,8 +709,12 @@ local CHANGED = {
   credentials_cleared = "Credentials of %s cleared.",
 }
 
-function Lines:changed(status, entry, new_name)
-  write_line(string.format(CHANGED[status], entry, new_name))
+-- shown: what --pass-thru read back ({ entry =, credentials = } or
+-- { entries = }), or nil.
+function Lines:changed(status, entry, new_name, shown)
+  write_line(string.format(CHANGED[status], printable(entry), new_name and printable(new_name)))
+  if shown and shown.entry then write_rows(entry_rows(shown.entry, shown.credentials)) end
+  if shown and shown.entries then write_entries(shown.entries) end
   write_line("Command completed successfully.")
 end
 function Lines:status(snaps)
@@ -807,12 +832,20 @@ function Json.entries(_, list)
   for _, e in ipairs(list) do emit { event = "entry", name = e.name, phonebook = e.phonebook } end
   emit { event = "result", status = "listed", count = #list, exit = 0 }
 end
-function Json.entry(_, e, creds)
+function Json.entry_shown(_, e, creds)
   emit { event = "entry", name = e.name, phonebook = e.phonebook, properties = e,
          credentials = creds }
   emit { event = "result", status = "shown", entry = e.name, exit = 0 }
 end
-function Json.changed(_, status, entry, new_name)
+function Json.changed(_, status, entry, new_name, shown)
+  if shown and shown.entry then
+    local e = shown.entry
+    emit { event = "entry", name = e.name, phonebook = e.phonebook, properties = e,
+           credentials = shown.credentials }
+  end
+  for _, e in ipairs(shown and shown.entries or {}) do
+    emit { event = "entry", name = e.name, phonebook = e.phonebook }
+  end
   emit { event = "result", status = status, entry = entry, new_name = new_name, exit = 0 }
 end
 
@@ -975,8 +1008,17 @@ local function show_entry(ctx, opts, out)
   local e = call(ctx, "entry", name, phonebook)
   -- Credentials are extra: a backend without them still shows the entry.
   local creds = ctx.credentials(name, phonebook)
-  out:entry(e, creds)
+  out:entry_shown(e, creds)
   return EXIT.ok
+end
+
+-- --pass-thru (PowerShell's -PassThru): what the change left, read back:
+-- the entry named, or (after a removal) the entries that remain.
+local function pass_thru(ctx, opts, name)
+  if not opts["pass-thru"] then return nil end
+  local phonebook = opts.params.phonebook
+  if not name then return { entries = call(ctx, "entries", phonebook) } end
+  return { entry = call(ctx, "entry", name, phonebook), credentials = (ctx.credentials(name, phonebook)) }
 end
 
 local function add_entry(ctx, opts, out)
@@ -985,7 +1027,7 @@ local function add_entry(ctx, opts, out)
   props.type = props.type or "vpn"
   out.entry = props.name
   call(ctx, "create_entry", props)
-  out:changed("added", props.name)
+  out:changed("added", props.name, nil, pass_thru(ctx, opts, props.name))
   return EXIT.ok
 end
 
@@ -1000,7 +1042,7 @@ local function set_entry(ctx, opts, out)
     changes.redial.interval = changes.redial.interval or current.interval or 0
   end
   call(ctx, "update_entry", name, changes, phonebook)
-  out:changed("changed", name)
+  out:changed("changed", name, nil, pass_thru(ctx, opts, name))
   return EXIT.ok
 end
 
@@ -1008,7 +1050,7 @@ local function rename_entry(ctx, opts, out)
   local old, new = opts.action_values[1], opts.action_values[2]
   out.entry = old
   call(ctx, "rename_entry", old, new, opts.params.phonebook)
-  out:changed("renamed", old, new)
+  out:changed("renamed", old, new, pass_thru(ctx, opts, new))
   return EXIT.ok
 end
 
@@ -1016,7 +1058,7 @@ local function remove_entry(ctx, opts, out)
   local name = opts.action_values[1]
   out.entry = name
   call(ctx, "delete_entry", name, opts.params.phonebook)
-  out:changed("removed", name)
+  out:changed("removed", name, nil, pass_thru(ctx, opts, nil))
   return EXIT.ok
 end
 
@@ -1033,7 +1075,7 @@ local function set_credentials(ctx, opts, out)
     creds.psk = ask_secret(string.format("Enter the pre-shared key to save for %s", name))
   end
   call(ctx, "set_credentials", name, creds, opts.params.phonebook)
-  out:changed("credentials_saved", name)
+  out:changed("credentials_saved", name, nil, pass_thru(ctx, opts, name))
   return EXIT.ok
 end
 
@@ -1041,7 +1083,7 @@ local function clear_credentials(ctx, opts, out)
   local name = opts.action_values[1]
   out.entry = name
   call(ctx, "clear_credentials", name, opts.params.phonebook)
-  out:changed("credentials_cleared", name)
+  out:changed("credentials_cleared", name, nil, pass_thru(ctx, opts, name))
   return EXIT.ok
 end
 

@@ -37,6 +37,12 @@ local expectations = {
                             "waiting 0.05 s, then allowing 0.10 s", "^timeout_retry: attempt %d connected" },
   ["cqueues.lua"] = { "cqueues: Connected after 11 states", "the other coroutine ran 5 times meanwhile" },
   ["luv.lua"] = { "luv: OpenPort > PortOpened", "> Projected > Connected", "11 states through the poll handle" },
+  -- another program's dial seen, each drop (drop_after) seen and redialled,
+  -- the delay doubling while the link keeps dropping
+  ["watch_redial.lua"] = { "watch_redial: Office is up\n",
+                           "^watch_redial: Office dropped after 0%.3%d s; redialling in 0%.05 s\n",
+                           "redialling in 0.10 s", "redialling in 0.20 s",
+                           "watch_redial: redialled Office 3 times, waiting 0.05 > 0.10 > 0.20 s" },
 }
 
 local needs = { ["cqueues.lua"] = "cqueues", ["luv.lua"] = "luv" }
