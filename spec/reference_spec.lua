@@ -12,7 +12,7 @@ local REPO = os.getenv("RAS_REPO") or "."
 
 local function read(path)
   local f = assert(io.open(REPO .. "/" .. path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -253,6 +253,11 @@ describe("doc/api.md", function()
     local fields = schema_fields(sim_c, "scenario_fields")
     for _, k in ipairs(schema_fields(sim_c, "fail_fields")) do fields[#fields + 1] = "fail." .. k end
     assert_documented("The simulator backend (sim)", fields, plain)
+    -- the records inside options and scenarios: activity and devices items, projection
+    for _, record in ipairs { "activity_fields", "device_fields", "projection_fields", "ipv4_fields",
+                              "ipv6_fields" } do
+      assert_documented("The simulator backend (sim)", schema_fields(sim_c, record), plain)
+    end
   end)
 
   it("documents every pppd option (src/pppd/backend.c)", function()
