@@ -80,7 +80,7 @@ describe("the simulator's statistics", function()
 
   it("stand still while a hang-up tears the link down, and are gone after a drop", function()
     local ctx = sim { Drop = { step = 0, drop_after = 0.05, bytes_sent_per_second = 100000 },
-                      Teardown = { step = 0, hangup_delay = 0.5, bytes_sent_per_second = 100000 } }
+                      Teardown = { step = 0, hangup_delay = 2, bytes_sent_per_second = 100000 } }
     local conn = assert(ctx.dial { entry = "Drop" })
     until_state(conn, "Connected")
     assert.are.equal(629, until_state(conn, "Disconnected").error)
@@ -123,13 +123,16 @@ describe("the simulator's projection", function()
   }
 
   it("answers the scenario's projection once Projected, and 730 before", function()
-    local ctx = sim { Full = { step = 0.02, projection = FULL } }
-    local conn = assert(ctx.dial { entry = "Full" })
-    until_state(conn, "AuthProject")
-    local p, msg, code = conn:projection()
+    local ctx = sim { Full = { step = 0, projection = FULL },
+                      NotYet = { step = 60, states = { "AuthProject", "Projected" }, projection = FULL } }
+    local early = assert(ctx.dial { entry = "NotYet" })
+    until_state(early, "AuthProject")              -- and 60 s to Projected
+    local p, msg, code = early:projection()
     assert.is_nil(p)
     assert.are.equal(730, code)
     assert.matches("not projected yet (AuthProject)", msg, 1, true)
+    early:hangup()
+    local conn = assert(ctx.dial { entry = "Full" })
     until_state(conn, "Projected")
     assert.are.same(FULL, conn:projection())
     local st = assert(conn:status())
@@ -141,11 +144,14 @@ describe("the simulator's projection", function()
   end)
 
   it("is projected at Connected when the states leave out Projected", function()
-    local ctx = sim { Short = { step = 0.02, states = { "OpenPort" }, projection = { interface = "ppp1" } } }
-    local conn = assert(ctx.dial { entry = "Short" })
-    until_state(conn, "OpenPort")
-    local _, _, code = conn:projection()
+    local ctx = sim { Short = { step = 0, states = { "OpenPort" }, projection = { interface = "ppp1" } },
+                      Stuck = { step = 60, states = { "OpenPort", "AuthProject" }, projection = { interface = "ppp1" } } }
+    local stuck = assert(ctx.dial { entry = "Stuck" })
+    until_state(stuck, "OpenPort")
+    local _, _, code = stuck:projection()
     assert.are.equal(730, code)
+    stuck:hangup()
+    local conn = assert(ctx.dial { entry = "Short" })
     until_state(conn, "Connected")
     assert.are.same({ interface = "ppp1" }, conn:projection())
     conn:hangup()
