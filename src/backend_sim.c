@@ -1675,8 +1675,8 @@ static int add_activity(sim *s, const sim_config *cf, double opened, ras_error *
     activity_step *step;
     scenario *sc = book_find(s->books[0], name);
     if (!sc)
-      return ras_fail(err, RAS_BAD_ARGUMENT, "bad option 'activity[%zu].%s' (no entry named '%.64s')",
-                      i + 1, a->dial ? "dial" : "hangup", name);
+      return ras_fail(err, RAS_BAD_ARGUMENT, "bad option 'activity[%lu].%s' (no entry named '%.64s')",
+                      (unsigned long)(i + 1), a->dial ? "dial" : "hangup", name);
     if (a->at < 0) continue;             /* "forever": never happens */
     step = &s->activity[s->nactivity++];
     step->due = opened + a->at;
