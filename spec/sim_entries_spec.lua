@@ -143,6 +143,28 @@ describe("the simulator's entries", function()
     assert.are.equal("ikev2", ctx.entry("T").vpn)
   end)
 
+  it("reads a huge idle_disconnect as never (0) and a huge redial interval as 10^9 s", function()
+    local ctx = sim()
+    assert.is_true(ctx.create_entry { name = "H", type = "modem", idle_disconnect = math.huge,
+                                      redial = { attempts = 999, interval = 1e300 } })
+    local e = ctx.entry("H")
+    assert.are.equal(0, e.idle_disconnect)
+    assert.are.same({ attempts = 999, interval = 1e9 }, e.redial)
+  end)
+
+  it("writes nothing when reading the properties raises (a hostile __index)", function()
+    local ctx = sim()
+    local props = setmetatable({ name = "Hostile", type = "vpn" }, { __index = function(_, k)
+      if k == "username" then error("boom from __index") end
+    end })
+    local ok, err = pcall(ctx.create_entry, props)
+    assert.is_false(ok)
+    assert.matches("boom from __index", tostring(err), 1, true)
+    assert.are.same({}, ctx.entries())
+    assert.is_true(ctx.create_entry(setmetatable({ name = "Inherited" }, { __index = { type = "direct" } })))
+    assert.are.equal("direct", ctx.entry("Inherited").type)
+  end)
+
   it("keeps dns and use_peer_dns from contradicting each other across updates", function()
     local ctx = sim()
     assert.is_true(ctx.create_entry { name = "D", type = "vpn", use_peer_dns = true })

@@ -314,8 +314,14 @@ static int merge_props(ras_entry *out, const ras_entry *old, const ras_entry *ch
   }
   if (g & RAS_ENTRY_IPV4) m.ipv4 = changes->ipv4;
   if (g & RAS_ENTRY_IPV6) m.ipv6 = changes->ipv6;
-  if (g & RAS_ENTRY_IDLE_DISCONNECT) m.idle_disconnect = changes->idle_disconnect;
-  if (g & RAS_ENTRY_REDIAL) m.redial = changes->redial;
+  /* seconds arrive as RAS_FOREVER when huge: idling forever is never
+   * disconnecting (0); a pause that long reads back as the longest one */
+  if (g & RAS_ENTRY_IDLE_DISCONNECT)
+    m.idle_disconnect = changes->idle_disconnect < 0 ? 0 : changes->idle_disconnect;
+  if (g & RAS_ENTRY_REDIAL) {
+    m.redial = changes->redial;
+    if (m.redial.interval < 0) m.redial.interval = RAS_MAX_SECONDS;
+  }
   if (g & RAS_ENTRY_USERNAME) m.username = changes->username;
   if (g & RAS_ENTRY_PPPD_OPTIONS) {
     m.pppd_options = changes->pppd_options;
