@@ -302,7 +302,7 @@ describe("win32 entries", function()
   end)
 
   describe("a dial of an entry without a password", function()
-    -- "authfail" entries take user "user" and password "right" only.
+    -- "authfail" takes user "user" and password "right" only.
     local function dial_ends(params)
       local conn = assert(ctx.dial(params))
       local ev = conn:wait(10)
@@ -310,18 +310,20 @@ describe("win32 entries", function()
       return ev
     end
 
+    -- The double gives an entry with saved credentials an account: user
+    -- "user", password "right".
     it("uses the saved user name and password (through Windows' handle)", function()
-      local name = "authfail;step=1"
-      assert.is_true(ctx.create_entry { name = name, type = "modem" })
+      local name = "authfail;step=1"   -- a scenario name: it exists in every phonebook
       assert.are.equal(691, dial_ends { entry = name }.error)   -- nothing saved yet
       assert.is_true(ctx.set_credentials(name, { username = "user", password = "right" }))
       assert.are.equal("Connected", dial_ends { entry = name }.state)
     end)
 
     it("does not with saved_credentials = false, nor when a password is given", function()
-      local name = "authfail;step=2"
+      local name = fresh("Saved")
       assert.is_true(ctx.create_entry { name = name, type = "modem" })
       assert.is_true(ctx.set_credentials(name, { username = "user", password = "right" }))
+      assert.are.equal("Connected", dial_ends { entry = name }.state)
       assert.are.equal(691, dial_ends { entry = name, saved_credentials = false }.error)
       assert.are.equal(691, dial_ends { entry = name, password = "wrong" }.error)
       assert.are.equal("Connected", dial_ends { entry = name, username = "user" }.state)

@@ -1603,12 +1603,33 @@ static int save_username(const WCHAR *pb, const WCHAR *name, const char *usernam
   return rc ? api_failure(err, "RasSetCredentialsW", rc) : 0;
 }
 
+/* The default phonebook's path, as RasEnumEntriesW lists it with the
+ * entry (RasGetEntryPropertiesW does not tell it). */
+static void entry_phonebook(ras_instance *inst, const char *name, ras_entry *out,
+                            ras_arena *arena) {
+  ras_error err;
+  size_t n;
+  ras_entry_info *list = win32_entries(inst, NULL, &n, &err);
+  WCHAR want[RAS_MaxEntryName + 1], have[RAS_MaxEntryName + 1];
+  if (!list) return;
+  to_wide(name, want, RAS_MaxEntryName + 1);
+  for (size_t i = 0; i < n; i++) {
+    if (to_wide(list[i].name, have, RAS_MaxEntryName + 1) != WIDE_OK || _wcsicmp(have, want))
+      continue;
+    if (list[i].phonebook && list[i].phonebook[0]) {
+      out->phonebook = ras_arena_text(arena, list[i].phonebook);
+      out->given |= RAS_ENTRY_PHONEBOOK;
+    }
+    break;
+  }
+  free(list);
+}
+
 static int win32_entry(ras_instance *inst, const char *name, const char *phonebook,
                        ras_entry *out, ras_arena *arena, ras_error *err) {
   WCHAR wname[RAS_MaxEntryName + 1], pb[MAX_PATH + 1];
   entry_buf b = { .dev = NULL };
   DWORD rc;
-  (void)inst;
   WIDE(wname, name, "name");
   PHONEBOOK(pb, phonebook);
   rc = get_entry(BOOK(phonebook, pb), wname, &b);
@@ -1616,6 +1637,7 @@ static int win32_entry(ras_instance *inst, const char *name, const char *phonebo
   if (rc != 0) return entry_failure(err, "RasGetEntryPropertiesW", rc);
   read_entry(&b, out, arena);
   read_username(BOOK(phonebook, pb), wname, out, arena);
+  if (!phonebook) entry_phonebook(inst, name, out, arena);
   return 0;
 }
 
@@ -1899,10 +1921,15 @@ static void read_ppp(const ppp_info *p, ras_projection *out) {
   else if (p->auth_protocol == 0xC223 && p->auth_data == 0x05) out->auth = RAS_AUTH_CHAP;
   else if (p->auth_protocol == 0xC223 && p->auth_data == 0x81) out->auth = RAS_AUTH_MSCHAPV2;
   if (p->ccp_error != 0) return;
-  /* RASCCPO_Encryption128bit 0x40, 56bit 0x10, 40bit 0x20; RASCCPCA_MPPC 6, STAC 5 */
-  if (p->ccp_options & 0x40) snprintf(out->encryption, sizeof out->encryption, "mppe-128");
-  else if (p->ccp_options & 0x10) snprintf(out->encryption, sizeof out->encryption, "mppe-56");
-  else if (p->ccp_options & 0x20) snprintf(out->encryption, sizeof out->encryption, "mppe-40");
+  /* RASCCPO_Encryption128bit 0x40, 56bit 0x10, 40bit 0x20, HistoryLess 0x2;
+   * RASCCPCA_MPPC 6, STAC 5. The text is pppd's, so both backends agree. */
+  {
+    const char *bits = (p->ccp_options & 0x40) ? "128" : (p->ccp_options & 0x10) ? "56"
+                     : (p->ccp_options & 0x20) ? "40" : NULL;
+    if (bits)
+      snprintf(out->encryption, sizeof out->encryption, "MPPE %s-bit %s", bits,
+               (p->ccp_options & 0x2) ? "stateless" : "stateful");
+  }
   if ((p->ccp_options & 0x1) && p->ccp_compression == 6)
     snprintf(out->compression, sizeof out->compression, "mppc");
   else if ((p->ccp_options & 0x1) && p->ccp_compression == 5)
@@ -1912,7 +1939,7 @@ static void read_ppp(const ppp_info *p, ras_projection *out) {
 /* IKEv2 has addresses, not PPP's interface identifiers: the addresses'
  * lower 64 bits stand in for them. */
 static void read_ikev2(const ikev2_info *k, ras_projection *out) {
-  static const char *const ciphers[] = { NULL, "des", "3des", "aes-128", "aes-192", "aes-256" };
+  static const char *const ciphers[] = { NULL, "DES", "3DES", "AES-128", "AES-192", "AES-256" };
   if (k->ipv4_error == 0 && !zero_bytes(k->ipv4, 4)) {
     out->has_ipv4 = 1;
     format_ipv4(k->ipv4, out->ipv4_address, sizeof out->ipv4_address);
@@ -2177,9 +2204,12 @@ static known *connections_up(ras_watch *w, const known *before, size_t nbefore, 
   forget_unlisted(inst);
   unlock_all();
   free(raw);
-  /* A connection still dialling is not up: it counts once Connected. */
+  /* A connection still dialling is not up: it counts once Connected; one
+   * whose link dropped stays listed until hung up, but is not up either. */
+  (void)before;
+  (void)nbefore;
   for (size_t i = 0; i < *n;) {
-    if (find_known(before, nbefore, now[i].id) || is_connected(handles[i])) {
+    if (is_connected(handles[i])) {
       i++;
       continue;
     }

@@ -20,8 +20,8 @@
  *   - only the structure sizes that ras.h declares are accepted, others get
  *     ERROR_INVALID_SIZE (632); RAS_DOUBLE_WINVER narrows them to the layouts
  *     of an older Windows;
- *   - RAS_DOUBLE_WIN11=1: RASCN_Disconnection fires only for the process's
- *     first connection (DotRas issue 105).
+ *   - RAS_DOUBLE_WIN11=1: RASCN_Connection and RASCN_Disconnection fire only
+ *     for the process's first connection (DotRas issue 105).
  *
  * Protocol violations are counted (RasDoubleProtocolViolations) and each is
  * written to stderr as "rasapi32 double: protocol violation: ...", so a run
@@ -53,7 +53,25 @@
  *                 RasEnumEntriesW calls that answer ERROR_BUFFER_TOO_SMALL each
  *                 add one item, so the caller's retry finds more than it asked for)
  *
- * Credentials (authfail): user "user", password "right".
+ * Credentials (authfail): user "user", password "right"; an "ok" entry
+ * whose credentials were saved (RasSetCredentialsW) checks them too.
+ *
+ * Entries: RasGetEntryPropertiesW / RasSetEntryPropertiesW (RASENTRYW by
+ * the layouts of RAS_DOUBLE_WINVER, ERROR_INVALID_SIZE otherwise; the
+ * device-specific data's size through ERROR_BUFFER_TOO_SMALL), rename,
+ * delete, validate (123 for an empty name, one starting with ".", control
+ * characters or \ / : * ? " < > |), RasGet/SetCredentialsW (the saved
+ * password and key come back as handles that RasDialW takes in their
+ * place), stored per phonebook path in memory. The built-in entries and
+ * scenario names exist in every phonebook; writing to one stores a copy.
+ * An update that drops an entry's device-specific data is a protocol
+ * violation. RAS_DOUBLE_SEEDED="Name,..." seeds SSTP entries that have such
+ * data. Statistics grow with the time since Connected; projection is PPP
+ * (RasGetProjectionInfoEx from 0x601, RasGetProjectionInfoW) or, with
+ * ikev2=1, IKEv2; RasEnumDevicesW lists a modem, the WAN miniports, a "gre"
+ * device and a serial cable (RAS_DOUBLE_GROW_DEVICES=N: growth between the
+ * size query and the retry). spawn=1;life=MS: as the dial connects, "another
+ * program" brings up "SpawnedN", and hangs it up after MS (0: never).
  * callback: after Authenticated the server asks (AuthCallback); a callback
  * number given at dial time answers it, else the dial pauses in
  * CallbackSetByCaller (error 703 without paused states) and asks again
@@ -72,8 +90,8 @@
  *   RAS_DOUBLE_LATE_MS=MS             the default of the late option
  *   RAS_DOUBLE_WINVER=0x600           accept only layouts of that Windows and
  *                                     older (default: every layout ras.h has)
- *   RAS_DOUBLE_WIN11=1                RASCN_Disconnection for the first
- *                                     connection only
+ *   RAS_DOUBLE_WIN11=1                RASCN_Connection, RASCN_Disconnection
+ *                                     for the first connection only
  *
  * One critical section guards all state; notifiers are called without it,
  * so they may call back into the DLL (RasDialW excepted: a protocol
@@ -569,6 +587,7 @@ static conn *add_foreign(const WCHAR *spec)
 
 static void unescape(WCHAR *s);
 static void resolve_saved_password(const WCHAR *phonebook, RASDIALPARAMSW *p);
+static BOOL has_saved_credentials(const WCHAR *phonebook, const WCHAR *name);
 typedef struct stored stored;
 static stored **find_stored(const WCHAR *phonebook, const WCHAR *name);
 
@@ -890,6 +909,10 @@ static DWORD start_dial(const RASDIALEXTENSIONS *ext, const WCHAR *phonebook,
     /* An entry written with RasSetEntryPropertiesW dials as its keyword, or "ok". */
     if (!parse_scenario(p->szEntryName, &sc, *find_stored(phonebook, p->szEntryName) != NULL))
         return ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+    /* Saved credentials give the entry an account: user "user", password
+     * "right", checked as authfail checks them. */
+    if (sc.kind == K_OK && has_saved_credentials(phonebook, p->szEntryName))
+        sc.kind = K_AUTHFAIL;
     conn *c = new_conn(p->szEntryName, &sc);
     if (!c)
         return ERROR_NOT_ENOUGH_MEMORY;
@@ -1242,6 +1265,15 @@ static BOOL builtin_entry(const WCHAR *name)
     return FALSE;
 }
 
+/* An entry that exists without being written: a built-in one, or any
+ * name that picks a scenario ("ok;step=2"). Writing to one (properties,
+ * credentials) makes a stored copy; it cannot be renamed or deleted. */
+static BOOL virtual_entry(const WCHAR *name)
+{
+    scenario sc;
+    return builtin_entry(name) || parse_scenario(name, &sc, FALSE);
+}
+
 /* What this double takes for a name: 1 to 256 units, no control
  * character, none of \ / : * ? " < > |, not starting with a dot. */
 static BOOL valid_name(const WCHAR *name)
@@ -1250,7 +1282,7 @@ static BOOL valid_name(const WCHAR *name)
     if (len == 0 || len > RAS_MaxEntryName || name[0] == L'.')
         return FALSE;
     for (; *name; name++)
-        if (*name < 0x20 || wcschr(L"\\/:*?\"<>|", *name))
+        if (*name < 0x20 || *name == 0x7F || wcschr(L"\\/:*?\"<>|", *name))
             return FALSE;
     return TRUE;
 }
@@ -1306,7 +1338,7 @@ DWORD WINAPI RasGetEntryPropertiesW(LPCWSTR phonebook, LPCWSTR name, LPRASENTRYW
     if (st) {
         full = st->props;
         ndev = st->ndevinfo;
-    } else if (builtin_entry(name)) {
+    } else if (virtual_entry(name)) {
         builtin_props(&full);
     } else {
         rc = ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
@@ -1366,9 +1398,7 @@ DWORD WINAPI RasSetEntryPropertiesW(LPCWSTR phonebook, LPCWSTR name, LPRASENTRYW
     EnterCriticalSection(&lock);
     DWORD rc = 0;
     stored *st = *find_stored(phonebook, name);
-    if (!st && builtin_entry(name))
-        rc = ERROR_ACCESS_DENIED;
-    else if (!st && !(st = new_stored(phonebook, name)))
+    if (!st && !(st = new_stored(phonebook, name)))
         rc = ERROR_NOT_ENOUGH_MEMORY;
     BYTE *copy = NULL;
     if (rc == 0 && cbdev && !(copy = malloc(cbdev)))
@@ -1394,7 +1424,7 @@ DWORD WINAPI RasValidateEntryNameW(LPCWSTR phonebook, LPCWSTR name)
     if (!valid_name(name))
         return ERROR_INVALID_NAME;
     EnterCriticalSection(&lock);
-    BOOL exists = *find_stored(phonebook, name) || builtin_entry(name);
+    BOOL exists = *find_stored(phonebook, name) || virtual_entry(name);
     LeaveCriticalSection(&lock);
     return exists ? ERROR_ALREADY_EXISTS : 0;
 }
@@ -1407,11 +1437,11 @@ DWORD WINAPI RasRenameEntryW(LPCWSTR phonebook, LPCWSTR old_name, LPCWSTR new_na
     DWORD rc = 0;
     stored *st = *find_stored(phonebook, old_name);
     if (!st)
-        rc = builtin_entry(old_name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+        rc = virtual_entry(old_name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
     else if (!valid_name(new_name))
         rc = ERROR_INVALID_NAME;
     else if (_wcsicmp(old_name, new_name) != 0 &&
-             (*find_stored(phonebook, new_name) || builtin_entry(new_name)))
+             (*find_stored(phonebook, new_name) || virtual_entry(new_name)))
         rc = ERROR_ALREADY_EXISTS;
     else
         wcscpy(st->name, new_name);   /* its saved credentials go with it */
@@ -1431,7 +1461,7 @@ DWORD WINAPI RasDeleteEntryW(LPCWSTR phonebook, LPCWSTR name)
         *p = st->next;
         free_stored(st);
     } else {
-        rc = builtin_entry(name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+        rc = virtual_entry(name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
     }
     LeaveCriticalSection(&lock);
     return rc;
@@ -1442,7 +1472,7 @@ static DWORD stored_names(const WCHAR *phonebook, WCHAR names[][RAS_MaxEntryName
 {
     DWORD n = 0;
     for (stored *st = store; st && n < max; st = st->next)
-        if (_wcsicmp(st->phonebook, book(phonebook)) == 0)
+        if (_wcsicmp(st->phonebook, book(phonebook)) == 0 && !builtin_entry(st->name))
             wcscpy(names[n++], st->name);
     return n;
 }
@@ -1472,7 +1502,7 @@ DWORD WINAPI RasGetCredentialsW(LPCWSTR phonebook, LPCWSTR name, LPRASCREDENTIAL
     memset(cred->szDomain, 0, sizeof(cred->szDomain));
     cred->dwMask = 0;
     if (!st) {
-        rc = builtin_entry(name) ? 0 : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+        rc = virtual_entry(name) ? 0 : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
     } else {
         if ((asked & RASCM_UserName) && st->user[0]) {
             wcscpy(cred->szUserName, st->user);
@@ -1513,8 +1543,10 @@ DWORD WINAPI RasSetCredentialsW(LPCWSTR phonebook, LPCWSTR name, LPRASCREDENTIAL
     EnterCriticalSection(&lock);
     DWORD rc = 0;
     stored *st = *find_stored(phonebook, name);
+    if (!st && virtual_entry(name) && (st = new_stored(phonebook, name)))
+        builtin_props(&st->props);
     if (!st) {
-        rc = builtin_entry(name) ? ERROR_ACCESS_DENIED : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
+        rc = virtual_entry(name) ? ERROR_NOT_ENOUGH_MEMORY : ERROR_CANNOT_FIND_PHONEBOOK_ENTRY;
     } else {
         if (mask & RASCM_UserName)
             wcscpy(st->user, clear ? L"" : cred->szUserName);
@@ -1538,6 +1570,12 @@ DWORD WINAPI RasSetCredentialsW(LPCWSTR phonebook, LPCWSTR name, LPRASCREDENTIAL
     }
     LeaveCriticalSection(&lock);
     return rc;
+}
+
+static BOOL has_saved_credentials(const WCHAR *phonebook, const WCHAR *name)
+{
+    stored *st = *find_stored(phonebook, name);
+    return st && (st->user[0] || st->has_password);
 }
 
 /* A dial's szPassword may be the handle of the entry's saved password:
@@ -1759,6 +1797,7 @@ static const struct { const WCHAR *type, *name; } device_list[] = {
     {L"vpn", L"WAN Miniport (IKEv2)"},
     {L"PPPoE", L"WAN Miniport (PPPoE)"},
     {L"gre", L"WAN Miniport (GRE)"},
+    {L"SERIAL", L"Communications cable (COM1)"},
 };
 static DWORD grow_devices, devices_grown;
 
