@@ -918,6 +918,64 @@ describe("lua-rasdial against real pppd", function()
     end
   end)
 
+  -- The entry forms against pppd's own files: each run is a new process,
+  -- so what one run writes the next one reads from /etc/ppp (the sandbox's).
+  local function entries_supported()
+    local out, _, status = run({ "--show-entry", "ras-pap", "--json" })
+    return not (status == 255 and out:find('"error":120', 1, true))
+  end
+
+  it("creates, shows, renames and removes a peer file across runs", function()
+    if not entries_supported() then return pending("the pppd backend does not do entries yet") end
+    local out, _, status = run({ "--add-entry", "cli-pptp", "--tunnel-type", "Pptp", "--server-address",
+                                 "vpn.example.com", "--encryption-level", "Required", "--username", "bob" })
+    assert.are.equal(0, status, out)
+    assert.is_true(fixture.sh("test -f /etc/ppp/peers/cli-pptp"), "no peer file")
+    if json_ok then
+      out, _, status = run({ "--show-entry", "cli-pptp", "--json" })
+      assert.are.equal(0, status, out)
+      local p = decode_lines(out)[1].properties
+      assert.are.same({ "vpn", "pptp", "vpn.example.com", "required", "bob" },
+                      { p.type, p.vpn, p.number, p.encryption, p.username })
+    end
+    out, _, status = run({ "--rename-entry", "cli-pptp", "cli-pptp2" })
+    assert.are.equal(0, status, out)
+    assert.is_falsy(fixture.sh("test -e /etc/ppp/peers/cli-pptp"))
+    out, _, status = run({ "--remove-entry", "cli-pptp2" })
+    assert.are.equal(0, status, out)
+    assert.is_falsy(fixture.sh("test -e /etc/ppp/peers/cli-pptp2"))
+    out, _, status = run({ "--remove-entry", "cli-pptp2" })
+    assert.are.equal(123, status, out)
+  end)
+
+  it("names the option of a property pppd cannot express (L2TP is no pppd dial)", function()
+    if not entries_supported() then return pending("the pppd backend does not do entries yet") end
+    local out, err, status = run({ "--add-entry", "cli-l2tp", "--tunnel-type", "L2tp", "--server-address", "x" })
+    assert.are.equal(2, status, out)
+    assert.matches("--tunnel-type: bad property 'vpn'", err, 1, true)
+    assert.is_falsy(fixture.sh("test -e /etc/ppp/peers/cli-l2tp"), "a refused entry was written")
+  end)
+
+  it("saves credentials that a later dial without a password uses, and forgets them", function()
+    if not entries_supported() then return pending("the pppd backend does not do entries yet") end
+    local out, _, status = run({ "--set-credentials", "ras-pap", fixture.user, "*", "--pass-thru" },
+                               "printf '%s\\n' " .. fixture.password .. " | ")
+    assert.are.equal(0, status, out)
+    assert.matches("SavedPassword +: True", out)
+    local ok, listing = fixture.sh("stat -c %a /etc/ppp/pap-secrets")
+    assert(ok and listing:match("^600"), "pap-secrets is not mode 0600: " .. listing)
+    out, _, status = run({ "ras-pap", "--timeout", "30" })
+    assert.are.equal(0, status, out)
+    assert.matches("Connected to ras-pap", out, 1, true)
+    out, _, status = run({ "ras-pap", "/disconnect" })
+    assert.are.equal(0, status, out)
+    out, _, status = run({ "--clear-credentials", "ras-pap", "--pass-thru" })
+    assert.are.equal(0, status, out)
+    assert.matches("SavedPassword +: False", out)
+    out, _, status = run({ "ras-pap", "--timeout", "30" })
+    assert.are_not.equal(0, status, "dialled without a password after --clear-credentials:\n" .. out)
+  end)
+
   it("exits 178 when the connect script fails (no answer)", function()
     local _, _, status = run({ "ras-noanswer", "--timeout", "30" })
     assert.are.equal(178, status)
