@@ -882,9 +882,6 @@ local function load_scenario(path)
   return options
 end
 
--- Opens the context. A scenario's `activity` is the simulator's own option;
--- a simulator built before it had one refuses it, and then the CLI plays
--- the list itself in its own context (returned second).
 local function open_context(opts)
   if not opts.scenario and not opts.backend then return ras end
   local backend = opts.backend or "sim"
@@ -896,12 +893,6 @@ local function open_context(opts)
     if not options then return nil, err end
   end
   local ok, ctx, err = pcall(ras.open, backend, options)
-  if not ok and options and options.activity and tostring(ctx):find("unknown option 'activity", 1, true) then
-    local activity = options.activity
-    options.activity = nil
-    ok, ctx, err = pcall(ras.open, backend, options)
-    if ok and ctx then return ctx, nil, activity end
-  end
   if not ok then return nil, ctx end
   return ctx, err
 end
@@ -1122,39 +1113,6 @@ local function disconnect(ctx, entry, out)
   return EXIT.ok
 end
 
--- A scenario's activity played by the CLI itself, for a simulator without
--- the option: other programs' dials and hang-ups, in our own context (the
--- watcher sees this context's connections as well).
-local function activity_player(ctx, activity)
-  if not activity then return nil end
-  local started, dialled = ras.now(), {}
-  local player = {}
-  function player.due_in()
-    local soonest
-    for _, step in ipairs(activity) do
-      if not step.done then
-        local left = math.max(0, started + (step.at or 0) - ras.now())
-        soonest = soonest and math.min(soonest, left) or left
-      end
-    end
-    return soonest
-  end
-  function player.play()
-    for _, step in ipairs(activity) do
-      if not step.done and ras.now() - started >= (step.at or 0) then
-        step.done = true
-        if step.dial then dialled[#dialled + 1] = ctx.dial { entry = step.dial } end
-        if step.hangup then
-          for _, c in ipairs(connections(ctx)) do
-            if c.entry == step.hangup then c:hangup() end
-          end
-        end
-      end
-    end
-  end
-  return player
-end
-
 local function open_watcher(ctx)
   local w, message, code = ctx.watch { initial = true }
   if not w then ras_failure(code, message) end
@@ -1163,14 +1121,10 @@ end
 
 -- The watcher's next change, or nil once `until_time` (ras.now() time;
 -- nil: never) has come. Waits in slices so that SIGINT is noticed.
-local function next_change(w, player, until_time)
+local function next_change(w, until_time)
   while true do
-    if player then player.play() end
-    local now = ras.now()
     local wait = INTERRUPT_SLICE
-    if until_time then wait = math.min(wait, math.max(0, until_time - now)) end
-    local due = player and player.due_in()
-    if due then wait = math.min(wait, due) end
+    if until_time then wait = math.min(wait, math.max(0, until_time - ras.now())) end
     local ch, why, code = w:next(wait)
     if ch then return ch end
     if why ~= "timeout" then ras_failure(code or 6, "the watcher stopped: " .. tostring(why)) end
@@ -1180,10 +1134,10 @@ end
 
 -- Connections coming up and going away, from the backend's watcher: the
 -- ones up already first. Ends with SIGINT.
-local function watch(ctx, out, player)
+local function watch(ctx, out)
   local w <close> = open_watcher(ctx)
   while true do
-    local ch = next_change(w, player)
+    local ch = next_change(w)
     if ch.change == "connected" then out:appeared(ch.connection, ch.connection:status())
     else out:disappeared(ch.entry) end
   end
@@ -1227,12 +1181,12 @@ end
 -- --status --watch: the connections the watcher reports, their status
 -- redrawn on each change and every STATUS_REFRESH seconds (counters have no
 -- event of their own). Ends with SIGINT.
-local function watch_status(ctx, opts, out, player)
+local function watch_status(ctx, opts, out)
   local entry = opts.words[1]
   local w <close> = open_watcher(ctx)
   local up = {}                                -- the connections, in order of arrival
   while true do
-    local ch = next_change(w, player, ras.now() + STATUS_REFRESH)
+    local ch = next_change(w, ras.now() + STATUS_REFRESH)
     if ch and ch.change == "connected" then
       up[#up + 1] = ch.connection
     elseif ch then
@@ -1260,18 +1214,17 @@ local function run(opts, out)
     io.stderr:write("lua-rasdial: --interval is deprecated and ignored: --watch waits for the ",
                     "backend's changes, it does not poll\n")
   end
-  local ctx, message, activity = open_context(opts)
+  local ctx, message = open_context(opts)
   if not ctx then
     io.stderr:write("lua-rasdial: ", tostring(message), "\n")
     return EXIT.failure
   end
-  local player = activity_player(ctx, activity)
   if ENTRY_ACTIONS[opts.action] then return ENTRY_ACTIONS[opts.action](ctx, opts, out) end
   if opts.action == "status" then
-    if opts.watch then return watch_status(ctx, opts, out, player) end
+    if opts.watch then return watch_status(ctx, opts, out) end
     return status(ctx, opts, out)
   end
-  if opts.watch then return watch(ctx, out, player) end
+  if opts.watch then return watch(ctx, out) end
   if opts.disconnect then return disconnect(ctx, opts.words[1], out) end
   if #opts.words == 0 then return list(ctx, out) end
   if opts.prefixsuffix then
