@@ -31,12 +31,13 @@ process list: prefer *.
 
 Phone-book entries, after PowerShell's Get-/Add-/Set-/Remove-VpnConnection:
        lua-rasdial --list-entries
-       lua-rasdial --show-entry NAME              (properties, saved credentials)
+       lua-rasdial --show-entry NAME    (its properties and saved credentials)
        lua-rasdial --add-entry NAME [entry options]
        lua-rasdial --set-entry NAME [entry options]   (only those given change)
        lua-rasdial --rename-entry OLD NEW
        lua-rasdial --remove-entry NAME
-       lua-rasdial --set-credentials NAME USER [PASSWORD|*] [--domain D] [--psk KEY|*]
+       lua-rasdial --set-credentials NAME USER [PASSWORD|*]
+                   [--domain D] [--psk KEY|*]
        lua-rasdial --clear-credentials NAME
 Each takes --phonebook P (or /phonebook:P) for another phone book than the
 default; --pass-thru after a change shows what it left (the entry and its

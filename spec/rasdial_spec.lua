@@ -9,7 +9,8 @@ local CLI = REPO .. "/bin/rasdial.lua"
 local SCENARIOS = REPO .. "/spec/support/rasdial_scenarios.lua"
 local ESTABLISHED = REPO .. "/spec/support/rasdial_established.lua"
 local PASSWORD, WRONG = "s3cret-Pa55", "wrong-Pa55"
-local SECRETS = { PASSWORD, WRONG, fixture.password, fixture.wrong_password }
+local PSK = "psk-Secr3t"  -- a pre-shared key
+local SECRETS = { PASSWORD, WRONG, PSK, fixture.password, fixture.wrong_password }
 local LUA = "lua5.4"
 
 local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -576,7 +577,6 @@ describe("lua-rasdial on the simulator", function()
   end)
 
   describe("saved credentials", function()
-    local PSK = "psk-Secr3t"
     local function creds_of(out)
       local events = decode_lines(out)
       assert.are.equal("entry", events[#events - 1].event, out)
@@ -614,8 +614,6 @@ describe("lua-rasdial on the simulator", function()
                                    "--psk", "*", "--pass-thru", "--json" },
                                  "printf '%s\\n%s\\n' " .. PASSWORD .. " " .. PSK .. " | ")
       assert.are.equal(0, status, out)
-      assert_no_secret(out, "stdout") -- (run checks the scenario's; the key too)
-      assert.is_nil(out:find(PSK, 1, true))
       local creds = creds_of(out)
       assert.are.same({ username = "carol", saved_password = true, saved_psk = true }, creds)
     end)
