@@ -119,8 +119,11 @@ static void on_phase(ras_call *c, int phase) {
   int before = c->link_phase;
   c->link_phase = phase;
   if (c->phase == UP) {
-    /* persist: after DISCONNECT (or HOLDOFF) pppd goes on instead of dying */
+    /* persist: after DISCONNECT, DEAD or HOLDOFF pppd goes on instead of
+     * dying (2.4 holds off after DEAD; 2.5 after a hangup goes from DEAD
+     * straight to SERIALCONN) */
     if (!c->dropping && (before == RAS_PPPD_PHASE_DISCONNECT ||
+                         before == RAS_PPPD_PHASE_DEAD ||
                          before == RAS_PPPD_PHASE_HOLDOFF) &&
         phase != RAS_PPPD_PHASE_DEAD) {
       c->dropping = 1;

@@ -33,7 +33,8 @@
  *                  10, 0, dead 15, exit 16
  *   bad password:  phase 2, 4, 5, auth-fail chap, phase 9, link-down, phase 4,
  *                  10, 0, dead 19, exit 19 (exit 16 with PAP)
- *   persist drop:  ip-down, ..., phase 10, [11 holdoff], 2, 4, 5, ..., 8, ip-up
+ *   persist drop:  ip-down, ..., phase 10, 0, dead 16, [11 holdoff, 3], 2, 4,
+ *                  5, ..., 8, ip-up (2.5 after a hangup: no holdoff, 0 then 2)
  * So: judge the outcome by `dead`, never by `exit`.
  *
  * If pppd exits before its first phase change (no kernel PPP 4, ...) the
