@@ -1766,9 +1766,13 @@ static int win32_set_credentials(ras_instance *inst, const char *entry, const ch
     os_wipe(&cred, sizeof cred);
     return bad_text(err, "password", why, PWLEN + 1);
   }
-  if (c->psk && to_wide(c->psk, (WCHAR[PWLEN + 1]){ 0 }, PWLEN + 1) != WIDE_OK) {
-    os_wipe(&cred, sizeof cred);
-    return bad_text(err, "psk", WIDE_TOO_LONG, PWLEN + 1);
+  if (c->psk) {
+    /* Checked without a copy: the key is converted only where it is wiped. */
+    int units = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, c->psk, -1, NULL, 0);
+    if (units <= 0 || units > PWLEN + 1) {
+      os_wipe(&cred, sizeof cred);
+      return bad_text(err, "psk", units <= 0 ? WIDE_INVALID : WIDE_TOO_LONG, PWLEN + 1);
+    }
   }
   mask = (c->username ? RASCM_UserName : 0) | (c->domain ? RASCM_Domain : 0) |
          (c->password ? RASCM_Password : 0);

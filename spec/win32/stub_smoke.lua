@@ -1,6 +1,6 @@
 -- Against Wine's own rasapi32, which is stubs (RasDialW returns 1, the rest
--- answer 0 with nothing filled in): every call must come back cleanly, with
--- no crash and no hang. Run by spec/win32/run-specs through wine-run --stub.
+-- answer 0 with nothing filled in, and some are not there at all): every
+-- call it has must come back cleanly, with no crash and no hang. Run by spec/win32/run-specs through wine-run --stub.
 local ras = require "ras"
 
 local checks = 0
@@ -28,8 +28,12 @@ check(ctx.error_message(691) == ras.error_message(691) and
       "error texts fall back to the module's table")
 check(ctx.poll(0) == 0, "poll(0) has nothing to deliver")
 
--- A paused-state dial fails the same way and leaves nothing behind.
-conn = ctx.dial { entry = "Office", paused_states = true, timeout = 1 }
+-- A paused-state dial fails the same way and leaves nothing behind. With a
+-- password: without one the backend asks RasGetCredentialsW for the saved
+-- one, which Wine does not implement at all (calling it aborts the process,
+-- as would the entry, statistics and device functions); real rasapi32 has
+-- had them since Windows 2000, and the double covers them.
+conn = ctx.dial { entry = "Office", paused_states = true, timeout = 1, password = "S3cr3t" }
 check(conn == nil, "a dial with paused states fails cleanly too")
 
 ctx = nil  -- luacheck: ignore
