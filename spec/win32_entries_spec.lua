@@ -190,6 +190,21 @@ describe("win32 entries", function()
       assert.are.same(before, after)
     end)
 
+    it("gives an entry whose type changes that type's device, unless one is given", function()
+      local name = fresh("Retyped")
+      assert.is_true(ctx.create_entry { name = name, type = "vpn", vpn = "ikev2" })
+      assert.are.equal("WAN Miniport (IKEv2)", ctx.entry(name).device)
+      assert.is_true(ctx.update_entry(name, { type = "vpn" }))   -- the same: kept
+      assert.are.equal("WAN Miniport (IKEv2)", ctx.entry(name).device)
+      assert.is_true(ctx.update_entry(name, { type = "modem", number = "5550123" }))
+      local e = assert(ctx.entry(name))
+      assert.are.equal("modem", e.type)
+      assert.are.equal("Test Double Modem", e.device)
+      assert.is_nil(e.vpn)
+      assert.is_true(ctx.update_entry(name, { type = "broadband", device = "My PPPoE" }))
+      assert.are.equal("My PPPoE", ctx.entry(name).device)
+    end)
+
     it("passes an entry's device-specific data back unchanged", function()
       -- The double reports a protocol violation (failing the run) otherwise.
       local e = assert(ctx.entry("Seeded VPN"))

@@ -1300,9 +1300,11 @@ static void set_wide(WCHAR *dst, size_t count, const WCHAR *src) {
 }
 
 /* The device and type fields of a new entry, or of a changed type. */
+static int type_of(const entry_buf *b);
+
 static int apply_type(entry_buf *b, const ras_entry *x, int creating, ras_error *err) {
   RASENTRYW *e = &b->e.xp;
-  int type = x->type;
+  int type = x->type, before = creating ? 0 : type_of(b);
   static const WCHAR *const device_types[] = {
     [RAS_TYPE_MODEM] = L"modem", [RAS_TYPE_VPN] = L"vpn", [RAS_TYPE_BROADBAND] = L"PPPoE",
     [RAS_TYPE_DIRECT] = L"SERIAL",
@@ -1311,6 +1313,8 @@ static int apply_type(entry_buf *b, const ras_entry *x, int creating, ras_error 
     [RAS_TYPE_MODEM] = 1, [RAS_TYPE_VPN] = 2, [RAS_TYPE_BROADBAND] = 5, [RAS_TYPE_DIRECT] = 3,
   };
   if (!(x->given & RAS_ENTRY_TYPE)) return 0;
+  /* The same type again keeps the device it has; another type gets its own. */
+  if (type == before && (x->given & RAS_ENTRY_DEVICE) == 0 && e->szDeviceName[0]) return 0;
   set_wide(e->szDeviceType, RAS_MaxDeviceType + 1, device_types[type]);
   if (ENTRY_HAS(b->size, xp.dwType)) e->dwType = entry_types[type];
   if (x->given & RAS_ENTRY_DEVICE) return 0;   /* apply_fields sets it */
@@ -1324,7 +1328,6 @@ static int apply_type(entry_buf *b, const ras_entry *x, int creating, ras_error 
     set_wide(e->szDeviceName, RAS_MaxDeviceName + 1, L"WAN Miniport (PPPoE)");
     return 0;
   }
-  if (!creating && e->szDeviceName[0]) return 0;
   return first_device(type == RAS_TYPE_MODEM ? L"modem" : L"SERIAL", e->szDeviceName, err);
 }
 
