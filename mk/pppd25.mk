@@ -45,9 +45,9 @@ PPPD25_CONFIGURE := --disable-maintainer-mode --prefix=/usr --libdir=/usr/lib --
 
 # The packages the fetch and the build need, installed only for the goals
 # that set up a machine.
-PPPD25_DEPS := $(if $(filter test test-pppd25 pppd25,$(MAKECMDGOALS)),pppd25-deps)
+PPPD25_DEPS := $(if $(filter test test-pppd25 test-pppd25-all pppd25,$(MAKECMDGOALS)),pppd25-deps)
 
-.PHONY: pppd25 pppd25-deps test-pppd25
+.PHONY: pppd25 pppd25-deps test-pppd25 test-pppd25-all
 
 pppd25: $(PPPD25_HOME)/.built $(PPPD25_MOD)/ras_pppd.so $(PPPD25_MOD)/ras.so
 
@@ -133,7 +133,17 @@ $(PPPD25_MOD)/ras.so: $(BUILD)/ras.so
 # /usr/lib/pppd, so every pppd of the run is 2.5: the module's, the servers'
 # (spec/pppd/pty-server, pppoe-server's, pptpd's, xl2tpd's) and the foreign
 # ones. The run stops unless that pppd reports the headers' version.
-PPPD25_SPECS ?= $(PPPD_SPECS)
+#
+# Which specs: the ones where pppd itself or the plugin is at work (every
+# pppd_*_spec, dial, hangup, secrets: the password hooks); the backend-
+# neutral specs of the binding, its queue and its pumps (delivery, robust,
+# pause, enum, input, scheduler, module, rasdial) behave the same whatever
+# pppd dials, and run against 2.4.9 in test-pppd. That keeps about 6 of the
+# 8 minutes a whole run takes in UML. test-pppd25-all runs them all.
+PPPD25_NEUTRAL := spec/delivery_spec.lua spec/robust_spec.lua spec/pause_spec.lua \
+	spec/enum_spec.lua spec/input_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
+	spec/rasdial_spec.lua
+PPPD25_SPECS ?= $(filter-out $(PPPD25_NEUTRAL),$(PPPD_SPECS))
 PPPD25_SWAP = r=$(abspath $(PPPD25_ROOT)); mount --bind $$r/usr/sbin/pppd /usr/sbin/pppd && \
 	mount --bind $$r/usr/lib/pppd /usr/lib/pppd || exit 125; \
 	v=$$(/usr/sbin/pppd --version 2>&1); \
@@ -146,5 +156,8 @@ test-pppd25: all pppd25
 	RAS_TEST_BACKEND=pppd LUA_CPATH="$(abspath $(PPPD25_MOD))/?.so;;" \
 		RAS_SANDBOX_ENV="RAS_TEST_BACKEND LUA_PATH LUA_CPATH" \
 		spec/pppd/sandbox sh -c '$(PPPD25_SWAP)' test-pppd25 "$$v" $(BUSTED) $(PPPD25_SPECS)
+
+test-pppd25-all:
+	$(MAKE) --no-print-directory test-pppd25 PPPD25_SPECS="$(PPPD_SPECS)"
 
 .DEFAULT_GOAL := $(pppd25_saved_goal)
