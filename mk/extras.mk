@@ -14,7 +14,7 @@ extras_saved_goal := $(.DEFAULT_GOAL)
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Not $(LUA_VERSION): mk/windows.mk sets that to the full version (5.4.4).
-LUA_LIBDIR ?= $(PREFIX)/lib/lua/5.4
+LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(or $(LUA_ABI),5.4)
 BINDIR ?= $(PREFIX)/bin
 INSTALL ?= install
 

@@ -1,6 +1,7 @@
 -- Paused states: with paused_states the dial waits for resume; without it,
 -- the same situations end the dial with an error.
 local fixture = require "support.fixture"
+local compat = require "support.compat"
 
 describe("paused states", function()
   local ctx
@@ -37,7 +38,7 @@ describe("paused states", function()
     for ev in conn:states() do rest[#rest + 1] = ev.state end
     assert.are.same({ "AuthCallback", "PrepareForCallback", "WaitForModemReset",
                       "WaitForCallback", "CallbackComplete" },
-                    { table.unpack(rest, 1, 5) })
+                    { compat.unpack(rest, 1, 5) })
     assert.are.equal("Connected", rest[#rest])
     conn:hangup()
   end)

@@ -94,7 +94,7 @@ describe("the simulator", function()
     local names = { "OpenPort", "PortOpened", "ConnectDevice", "DeviceConnected",
                     "AllDevicesConnected", "AuthNotify", "AuthProject" }
     local list = {}
-    for i = 1, 20000 do list[i] = names[(i * 7 + i // 3) % #names + 1] end
+    for i = 1, 20000 do list[i] = names[(i * 7 + math.floor(i / 3)) % #names + 1] end
     local ctx = sim { Burst = { states = list, step = 0 } }
     local i, bad = 0, nil
     local conn = assert(ctx.dial { entry = "Burst", on_state = function(_, ev)

@@ -190,6 +190,20 @@ static inline int ras_compat_isinteger(lua_State *L, int i) {
 }
 #define lua_isinteger(L, i) ras_compat_isinteger(L, i)
 
+/* luaL_checkinteger as on 5.3: a fraction raises instead of truncating. */
+static inline lua_Integer ras_compat_checkinteger(lua_State *L, int arg) {
+  int ok;
+  lua_Integer v = lua_tointegerx(L, arg, &ok);
+  if (!ok) {
+    if (lua_isnumber(L, arg)) luaL_argerror(L, arg, "number has no integer representation");
+    else luaL_typeerror(L, arg, "number");
+  }
+  return v;
+}
+#define luaL_checkinteger(L, arg) ras_compat_checkinteger(L, arg)
+#define luaL_optinteger(L, arg, def) \
+  (lua_isnoneornil(L, (arg)) ? (lua_Integer)(def) : luaL_checkinteger(L, (arg)))
+
 /* luaL_newmetatable sets __name from 5.3 on (error messages and luaL_typeerror
  * above show it). */
 static inline int ras_compat_newmetatable(lua_State *L, const char *tname) {

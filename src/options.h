@@ -8,6 +8,7 @@
 
 #include "lua.h"
 
+#include "compat.h"  /* the 5.4 API on 5.1-5.3 and LuaJIT */
 #include "schema.h"
 
 /*

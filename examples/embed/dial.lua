@@ -15,5 +15,7 @@ for ev in conn:states() do
     print(string.format("embed: %s %s after %d states", entry, ev.state, n))
   end
 end
-print("embed: ras " .. ras._VERSION .. " from " .. (package.searchpath("ras", package.cpath) or "the host itself"))
+-- (Lua 5.1 has no package.searchpath; LuaJIT and 5.2+ do.)
+local so = package.searchpath and package.searchpath("ras", package.cpath)
+print("embed: ras " .. ras._VERSION .. " from " .. (so or "the host itself"))
 assert(conn:hangup())

@@ -12,6 +12,10 @@
 
 int luaopen_ras(lua_State *L);
 
+#ifndef LUA_OK  /* Lua 5.1 and LuaJIT */
+#define LUA_OK 0
+#endif
+
 int main(int argc, char **argv) {
   lua_State *L;
   int status;
@@ -21,8 +25,17 @@ int main(int argc, char **argv) {
   }
   L = luaL_newstate();
   luaL_openlibs(L);
+#if LUA_VERSION_NUM >= 502
   luaL_requiref(L, "ras", luaopen_ras, 0);  /* into package.loaded, no global */
   lua_pop(L, 1);
+#else
+  /* Lua 5.1 and LuaJIT have no luaL_requiref: require finds it in package.preload */
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_ras);
+  lua_setfield(L, -2, "ras");
+  lua_pop(L, 2);
+#endif
   lua_createtable(L, argc - 2, 0);          /* arg, as lua.c makes it */
   for (int i = 1; i < argc; i++) {
     lua_pushstring(L, argv[i]);

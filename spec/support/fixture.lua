@@ -67,7 +67,7 @@ fixture.connected_states = connected_states[fixture.backend] or connected_states
 
 local function sh(command)
   local f = assert(io.popen(command .. " 2>&1"))
-  local out = f:read("a")
+  local out = f:read("*a")
   local ok = f:close()
   return ok, out
 end
@@ -194,6 +194,21 @@ function fixture.collect(conn)
   local names = {}
   for ev in conn:states() do names[#names + 1] = ev.state end
   return names
+end
+
+-- A table whose finalizer calls fn(t): __gc on the table from 5.2 on; on 5.1
+-- and LuaJIT, which run no __gc of a table, a proxy userdata that the table
+-- holds carries it. Either way finalizers run in reverse order of creation.
+function fixture.finalized(fn)
+  local t = {}
+  local newproxy = rawget(_G, "newproxy")
+  if _VERSION == "Lua 5.1" and newproxy then
+    t.proxy = newproxy(true)
+    getmetatable(t.proxy).__gc = function() fn(t) end
+  else
+    setmetatable(t, { __gc = fn })
+  end
+  return t
 end
 
 return fixture

@@ -3,6 +3,7 @@
 -- rather than a dead runner. The child gets this process's module paths,
 -- `ras` and `fixture` loaded, and timeout(1) as its bound.
 local fixture = require "support.fixture"
+local compat = require "support.compat"
 
 local subprocess = {}
 
@@ -31,10 +32,8 @@ function subprocess.run(source, seconds, prefix)
           'local ras = require "ras"\nlocal fixture = require "support.fixture"\n',
           source, "\n")
   f:close()
-  local p = assert(io.popen(("%stimeout %d %s %s 2>&1"):format(prefix or "", seconds or 30,
-                                                             subprocess.lua, quote(path))))
-  local out = p:read("a")
-  local ok, how, code = p:close()
+  local out, ok, how, code = compat.run(("%stimeout %d %s %s 2>&1"):format(prefix or "", seconds or 30,
+                                                                        subprocess.lua, quote(path)))
   os.remove(path)
   return out, ok == true, tostring(how) .. " " .. tostring(code)
 end
