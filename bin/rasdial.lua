@@ -31,6 +31,7 @@ process list: prefer *.
 
 Phone-book entries, after PowerShell's Get-/Add-/Set-/Remove-VpnConnection:
        lua-rasdial --list-entries
+       lua-rasdial --list-devices       (the devices an entry can dial through)
        lua-rasdial --show-entry NAME    (its properties and saved credentials)
        lua-rasdial --add-entry NAME [entry options]
        lua-rasdial --set-entry NAME [entry options]   (only those given change)
@@ -218,7 +219,7 @@ end
 -- Command line
 
 -- Actions and how many values follow each.
-local ACTIONS = { ["list-entries"] = 0, ["show-entry"] = 1, ["add-entry"] = 1,
+local ACTIONS = { ["list-devices"] = 0, ["list-entries"] = 0, ["show-entry"] = 1, ["add-entry"] = 1,
                   ["set-entry"] = 1, ["rename-entry"] = 2, ["remove-entry"] = 1,
                   ["set-credentials"] = 1, ["clear-credentials"] = 1, status = 0 }
 
@@ -699,6 +700,11 @@ function Lines:entries(list)
   write_entries(list)
   write_line("Command completed successfully.")
 end
+function Lines:devices(list)
+  if #list == 0 then write_line("No devices") end
+  for _, d in ipairs(list) do write_line(printable(d.name), "  (", printable(d.type), ")") end
+  write_line("Command completed successfully.")
+end
 function Lines:entry_shown(e, creds)
   write_rows(entry_rows(e, creds))
   write_line("Command completed successfully.")
@@ -831,6 +837,10 @@ end
 function Json.disappeared(_, entry) emit { event = "down", entry = entry, time = os.time() } end
 function Json.entries(_, list)
   for _, e in ipairs(list) do emit { event = "entry", name = e.name, phonebook = e.phonebook } end
+  emit { event = "result", status = "listed", count = #list, exit = 0 }
+end
+function Json.devices(_, list)
+  for _, d in ipairs(list) do emit { event = "device", name = d.name, type = d.type } end
   emit { event = "result", status = "listed", count = #list, exit = 0 }
 end
 function Json.entry_shown(_, e, creds)
@@ -991,6 +1001,11 @@ end
 
 local function list_entries(ctx, opts, out)
   out:entries(call(ctx, "entries", opts.params.phonebook))
+  return EXIT.ok
+end
+
+local function list_devices(ctx, _, out)
+  out:devices(call(ctx, "devices"))
   return EXIT.ok
 end
 
@@ -1205,9 +1220,10 @@ local function is_interrupt(err)
 end
 
 local ENTRY_ACTIONS = {
-  ["list-entries"] = list_entries, ["show-entry"] = show_entry, ["add-entry"] = add_entry,
-  ["set-entry"] = set_entry, ["rename-entry"] = rename_entry, ["remove-entry"] = remove_entry,
-  ["set-credentials"] = set_credentials, ["clear-credentials"] = clear_credentials,
+  ["list-entries"] = list_entries, ["list-devices"] = list_devices, ["show-entry"] = show_entry,
+  ["add-entry"] = add_entry, ["set-entry"] = set_entry, ["rename-entry"] = rename_entry,
+  ["remove-entry"] = remove_entry, ["set-credentials"] = set_credentials,
+  ["clear-credentials"] = clear_credentials,
 }
 
 local function run(opts, out)

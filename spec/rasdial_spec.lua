@@ -388,6 +388,26 @@ describe("lua-rasdial on the simulator", function()
       assert.are.same(scenario_names, names)
     end)
 
+    it("--list-devices lists the devices as the module does, escaping control bytes in text", function()
+      local DEVICES = REPO .. "/spec/support/rasdial_devices.lua"
+      local ras = require "ras"
+      local ctx <close> = assert(ras.open("sim", dofile(DEVICES)))
+      local expected = {}
+      for i, d in ipairs(ctx.devices()) do expected[i] = { d.name, d.type } end
+      local out, _, status = run({ "--scenario", DEVICES, "--list-devices", "--json" })
+      assert.are.equal(0, status, out)
+      local events, got = decode_lines(out), {}
+      local result = table.remove(events)
+      for i, ev in ipairs(events) do got[i] = { ev.name, ev.type } end
+      assert.are.same(expected, got)
+      assert.are.same({ "listed", #expected }, { result.status, result.count })
+      out, _, status = run({ "--scenario", DEVICES, "--list-devices" })
+      assert.are.equal(0, status)
+      assert.is_nil(out:find("\27", 1, true))
+      assert.matches("\nWAN Miniport (SSTP)  (vpn)\n", "\n" .. out, 1, true)
+      assert.matches("\ngre\\x1b[2J0  (gre)\n", out, 1, true)
+    end)
+
     it("--add-entry maps every option to its property, as --pass-thru reads it back", function()
       local out, _, status = sim("--add-entry", "New VPN", "--server-address", "vpn.example.com",
         "--tunnel-type", "Sstp", "--authentication-method", "MSChapv2,Eap",
@@ -601,8 +621,8 @@ describe("lua-rasdial on the simulator", function()
 
     it("lists every form in --help", function()
       local out = run({ "--help" })
-      for _, form in ipairs { "--list-entries", "--show-entry NAME", "--add-entry NAME", "--set-entry NAME",
-                              "--rename-entry OLD NEW", "--remove-entry NAME",
+      for _, form in ipairs { "--list-entries", "--list-devices", "--show-entry NAME", "--add-entry NAME",
+                              "--set-entry NAME", "--rename-entry OLD NEW", "--remove-entry NAME",
                               "--set-credentials NAME USER [PASSWORD|*]", "--domain D", "--psk KEY|*",
                               "--clear-credentials NAME", "--status [entry]", "--pass-thru",
                               "--server-address", "--tunnel-type Pptp|L2tp|Sstp|Ikev2|Automatic",
