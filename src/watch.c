@@ -8,7 +8,9 @@
  * change reaches Lua as { change = "connected" | "disconnected",
  * connection = <the object ctx.connections() returns>, entry =,
  * phonebook =, time = }: through w:next(), w:changes(), or on_change run
- * by whichever pump delivers (ctx.poll included).
+ * by whichever pump delivers (ctx.poll included). A watcher whose change
+ * could not be queued for want of memory stops: on_change hears one last
+ * { change = "stopped", error = 8 }, next() answers nil, message, 8.
  */
 #include <string.h>
 
@@ -41,6 +43,34 @@ static int hidden(const connection *w, const ras_event *ev) {
   return ev->substate == RAS_CHANGE_INITIAL && !w->initial;
 }
 
+/* A watcher's feed ends only when the backend could not queue a change
+ * for want of memory (feed.h): then the watcher has stopped. */
+static int failed(const ras_event *ev) {
+  return ev->state == RAS_Disconnected;
+}
+
+/* The watcher's last change: it has stopped, since a change could not be
+ * queued for want of memory (feed.h). on_change hears it as { change =
+ * "stopped", error = 8, message = … }; next() answers nil, message, 8. */
+static void push_stopped(lua_State *L, context *ctx, int obj) {
+  ras_batch *b = &ctx->batch;
+  ras_event *ev = &b->ev[b->next];
+  connection *w = lua_touserdata(L, obj);
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "stopped");
+  lua_setfield(L, -2, "change");
+  lua_pushinteger(L, RAS_ERROR_NOT_ENOUGH_MEMORY);
+  lua_setfield(L, -2, "error");
+  bind_push_error_message(L, ctx->backend, RAS_ERROR_NOT_ENOUGH_MEMORY, NULL);
+  lua_setfield(L, -2, "message");
+  lua_pushnumber(L, ev->time);
+  lua_setfield(L, -2, "time");
+  b->next++;                       /* taken: nothing from here allocates */
+  ras_event_free(ev);
+  w->gone = 1;
+  w->last_state = RAS_Disconnected;
+}
+
 /* The object this context already has for id, even one that is gone (a
  * "disconnected" change names the object the script saw come up); 0 if
  * there is none. */
@@ -64,46 +94,41 @@ static void push_change(lua_State *L, context *ctx, int obj) {
   ras_event *ev = &b->ev[b->next];
   int top = lua_gettop(L);
   luaL_checkstack(L, 12, "delivering a change");
+  if (failed(ev)) {
+    push_stopped(L, ctx, obj);
+    return;
+  }
   lua_createtable(L, 0, 5);                                  /* top + 1 */
   lua_getiuservalue(L, obj, USERVAL_CONTEXT);                /* top + 2: the core */
   bind_push_registry(L, top + 2);                            /* top + 3 */
   if (!push_known(L, ctx, top + 3, ras_change_id(ev), ev->state))
     bind_push_connection(L, ctx, top + 2, top + 3, ras_change_id(ev), ras_change_entry(ev),
                          ras_change_phonebook(ev));
+  /* the names from the change, else (its text could not be allocated)
+   * from the object, which knows them when it is one of ours */
+  if (ras_change_entry(ev)[0]) lua_pushstring(L, ras_change_entry(ev));
+  else lua_getiuservalue(L, top + 4, USERVAL_ENTRY);
+  lua_setfield(L, top + 1, "entry");
+  if (ras_change_phonebook(ev)[0]) lua_pushstring(L, ras_change_phonebook(ev));
+  else lua_getiuservalue(L, top + 4, USERVAL_PHONEBOOK);
+  lua_setfield(L, top + 1, "phonebook");
   lua_setfield(L, top + 1, "connection");
   lua_settop(L, top + 1);
   lua_pushstring(L, ev->state == RAS_CHANGE_CONNECTED ? "connected" : "disconnected");
   lua_setfield(L, -2, "change");
   lua_pushnumber(L, ev->time);
   lua_setfield(L, -2, "time");
-  lua_pushstring(L, ras_change_entry(ev));
-  lua_setfield(L, -2, "entry");
-  if (ras_change_phonebook(ev)[0]) {
-    lua_pushstring(L, ras_change_phonebook(ev));
-    lua_setfield(L, -2, "phonebook");
-  }
   b->next++;                       /* taken: nothing from here allocates */
   ras_event_free(ev);
 }
 
-/* A watcher's feed ends only when the backend could not queue a change
- * for want of memory (feed.h): then the watcher has stopped. */
-static int failed(const ras_event *ev) {
-  return ev->state == RAS_Disconnected;
-}
-
-/* Takes what the batch holds for Lua: skips hidden changes, notes a
- * failure; 1 when a change is next. */
+/* Skips the hidden changes at the front of the batch; 1 when a change
+ * (or the watcher's end) is next. */
 static int next_visible(context *ctx, connection *w) {
   ras_batch *b = &ctx->batch;
   while (b->next < b->n) {
     ras_event *ev = &b->ev[b->next];
-    if (failed(ev)) {
-      w->last_state = RAS_Disconnected;
-      w->gone = 1;
-    } else if (!hidden(w, ev)) {
-      return 1;
-    }
+    if (failed(ev) || !hidden(w, ev)) return 1;
     ras_event_free(ev);
     b->next++;
   }
@@ -119,8 +144,9 @@ size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj, i
   (void)registry;
   lua_getiuservalue(L, obj, USERVAL_HANDLER);
   handler = lua_gettop(L);
-  while (n < limit && b->feed == feed && ctx->instance && next_visible(ctx, w)) {
+  while (n < limit && b->feed == feed && ctx->instance && !w->gone && next_visible(ctx, w)) {
     if (lua_isnil(L, handler)) {                /* nobody listens here: consumed */
+      if (failed(&b->ev[b->next])) w->gone = 1;
       ras_event_free(&b->ev[b->next++]);
     } else {
       push_change(L, ctx, obj);
@@ -161,7 +187,9 @@ static int next_change(lua_State *L, int obj, connection *w, double seconds) {
       lua_pushlightuserdata(L, ctx);
       lua_pushvalue(L, obj);
       bind_run_protected(L, ctx, next_protected, 2, 1);
-      return 1;
+      if (!w->gone) return 1;
+      lua_pop(L, 1);          /* "stopped": on_change has it; next says why */
+      return 0;
     }
     if (until >= 0 && now >= until) return 0;
     ras_feed_wait(w->feed, bind_left_until(until, now));

@@ -360,6 +360,95 @@ section("connections and entries", function()
   check("hangup of the established connection", up:hangup(LIMIT))
 end)
 
+section("entries and saved credentials", function()
+  local ctx = context()
+  if not ctx then return end
+  local props = { name = "Made", type = "vpn", vpn = "pptp", number = "vpn.example.com",
+                  auth = { "mschapv2", "chap" }, encryption = "required", dns = { "192.0.2.53" },
+                  redial = { attempts = 3, interval = 2 }, username = "user" }
+  if not check("create_entry", ctx.create_entry(props)) then return end
+  local e = check("entry", ctx.entry("Made"))
+  if e and (e.vpn ~= "pptp" or e.number ~= "vpn.example.com" or #e.auth ~= 2) then
+    bad("entry() does not give back what create_entry set")
+  end
+  if check("update_entry", ctx.update_entry("Made", { encryption = "maximum", ipv6 = true })) then
+    e = check("entry after update", ctx.entry("Made"))
+    if e and (e.encryption ~= "maximum" or e.vpn ~= "pptp") then bad("update_entry changed the wrong properties") end
+  end
+  local none, _, code = ctx.create_entry(props)
+  if none or (code ~= 183 and not clean(_, code)) then bad("a second create_entry gave %s", tostring(code)) end
+  if check("set_credentials", ctx.set_credentials("Made", { username = "user", password = "right" })) then
+    local c = check("credentials", ctx.credentials("Made"))
+    if c and (c.username ~= "user" or c.saved_password ~= true or c.password) then
+      bad("credentials() is wrong")
+    end
+  end
+  if check("rename_entry", ctx.rename_entry("Made", "Renamed")) then
+    check("validate_entry_name", ctx.validate_entry_name("Made"))
+    check("clear_credentials", ctx.clear_credentials("Renamed"))
+    check("delete_entry", ctx.delete_entry("Renamed"))
+  else
+    ctx.delete_entry("Made")
+  end
+end)
+
+section("a dial with saved credentials", function()
+  local ctx = context()
+  if not ctx then return end
+  if not check("set_credentials", ctx.set_credentials("Auth", { username = "user", password = "right" })) then
+    return
+  end
+  local conn, log = dial(ctx, { entry = "Auth" })
+  if conn then
+    finish(conn, "Auth (saved)")
+    verify(log, words(running .. "AuthNotify Authenticated AuthProject Projected Connected"))
+    check("hangup", conn:hangup(LIMIT))
+  end
+  check("clear_credentials", ctx.clear_credentials("Auth"))
+end)
+
+section("a watcher, statistics, projection, devices", function()
+  -- Far comes up at once (an initial change or a change, whichever the
+  -- watcher sees first); the watcher's own dial decides when it is done,
+  -- so nothing here depends on how fast a run under ASan gets there.
+  local other = open { entries = { Fast = entries.Fast, Far = { step = 0 } },
+                       activity = { { at = 0, dial = "Far" } } }
+  local _ <close> = other and closing(other)
+  if not other then return end
+  local up, down, stopped = false, false, false
+  local w = check("watch", other.watch { initial = true, on_change = function(_, ch)
+    if ch.change == "stopped" then
+      stopped = true
+      clean(ch.message, ch.error)
+    elseif ch.entry == "Fast" then
+      if ch.change == "connected" then up = true else down = true end
+    end
+  end })
+  if not w then return end
+  check("watcher pollfd", w:pollfd())
+  local conn, log = dial(other, { entry = "Fast" })
+  if not conn then return w:close() end
+  finish(conn, "Fast (watched)")
+  if verify(log, sequences.Fast) then
+    local st = check("statistics", conn:statistics())
+    if st and math.type(st.bytes_sent) ~= "integer" then bad("statistics without counters") end
+    check("projection", conn:projection())
+  end
+  local connected = false
+  for _, e in ipairs(log.events) do connected = connected or e == "Connected" end
+  if connected then   -- else it ended with 8 before: nothing to watch come up
+    poll_until(other, function() return up or stopped end, "the watcher (connected)")
+  end
+  check("hangup", conn:hangup(LIMIT))
+  if connected then
+    poll_until(other, function() return down or stopped end, "the watcher (disconnected)")
+  end
+  check("devices", other.devices())
+  local info = ras.error_info(691)
+  if info.kind ~= "authentication" or info.retryable then bad("error_info(691) is wrong") end
+  w:close()
+end)
+
 section("<close> variables", function()
   local ctx = context()
   if not ctx then return end
