@@ -596,8 +596,10 @@ local function write_rows(rows, indent)
   end
 end
 
+-- Seconds as h:mm:ss (a count no clock can show as "?").
 local function clock(s)
-  s = math.floor(s)
+  s = math.tointeger(math.floor(s))
+  if not s or s < 0 then return "?" end
   return string.format("%d:%02d:%02d", s // 3600, s // 60 % 60, s % 60)
 end
 
@@ -620,10 +622,14 @@ local function status_rows(snap)
   add("Encryption", p.encryption)
   add("Compression", p.compression)
   add("Duration", stats.duration and clock(stats.duration))
-  add("Speed", stats.speed and stats.speed .. " bit/s")
+  add("Speed", stats.speed and json_number(stats.speed) .. " bit/s")
+  -- counters as the module gives them (json_number: also a float beyond 2^63)
+  local function traffic(bytes, frames)
+    return string.format("%s bytes, %s frames", json_number(bytes or 0), json_number(frames or 0))
+  end
   if stats.bytes_sent then
-    add("Sent", string.format("%d bytes, %d frames", stats.bytes_sent, stats.frames_sent or 0))
-    add("Received", string.format("%d bytes, %d frames", stats.bytes_received, stats.frames_received or 0))
+    add("Sent", traffic(stats.bytes_sent, stats.frames_sent))
+    add("Received", traffic(stats.bytes_received, stats.frames_received))
     add("Errors", stats.errors)
   end
   return rows
@@ -1219,7 +1225,8 @@ local function is_interrupt(err)
   return type(err) == "string" and err:find("interrupted!", 1, true) ~= nil
 end
 
-local ENTRY_ACTIONS = {
+-- What runs each action but --status (which goes with --watch).
+local ACTION_RUNNERS = {
   ["list-entries"] = list_entries, ["list-devices"] = list_devices, ["show-entry"] = show_entry,
   ["add-entry"] = add_entry, ["set-entry"] = set_entry, ["rename-entry"] = rename_entry,
   ["remove-entry"] = remove_entry, ["set-credentials"] = set_credentials,
@@ -1236,7 +1243,7 @@ local function run(opts, out)
     io.stderr:write("lua-rasdial: ", tostring(message), "\n")
     return EXIT.failure
   end
-  if ENTRY_ACTIONS[opts.action] then return ENTRY_ACTIONS[opts.action](ctx, opts, out) end
+  if ACTION_RUNNERS[opts.action] then return ACTION_RUNNERS[opts.action](ctx, opts, out) end
   if opts.action == "status" then
     if opts.watch then return watch_status(ctx, opts, out) end
     return status(ctx, opts, out)
