@@ -62,6 +62,33 @@ describe("the simulator's activity option", function()
     assert.are.same({}, ctx.connections())
   end)
 
+  it("reports a hang-up of an established connection through connections(), at the hang-up", function()
+    local ctx = sim { entries = { Slow = { hangup_delay = 30 } }, established = { "Slow" } }
+    local w = assert(ctx.watch { initial = true })
+    local ch = next_change(w, 1)
+    assert.are.equal("connected", ch.change)
+    local t0 = ras.now()
+    ctx.connections()[1]:hangup(0)           -- the teardown goes on for 30 s
+    ch = next_change(w, 1)
+    assert.are.equal("disconnected", ch.change)
+    assert.are.equal("Slow", ch.entry)
+    assert.is_true(ch.time >= t0 and ch.time < t0 + 5)
+    ctx:close()
+  end)
+
+  it("names the phone book of a dial to a created entry", function()
+    local ctx = sim {}
+    assert.is_true(ctx.create_entry { name = "W", phonebook = "work.pbk", type = "vpn" })
+    local w = assert(ctx.watch())
+    local conn = assert(ctx.dial { entry = "W", phonebook = "work.pbk", on_state = function() end })
+    local ch = next_change(w)
+    assert.are.equal("connected", ch.change)
+    assert.are.equal("W", ch.entry)
+    assert.are.equal("work.pbk", ch.phonebook)
+    assert.is_true(rawequal(conn, ch.connection))
+    conn:hangup()
+  end)
+
   it("leaves this context's own dials to the entry alone", function()
     local ctx = sim { activity = { { at = 0.2, dial = "Other" }, { at = 0.25, hangup = "Other" } } }
     local w = assert(ctx.watch())
