@@ -42,14 +42,18 @@ end
 
 local delay, redials, up_since, delays = FIRST_DELAY, 0, nil, {}
 
--- Waits `delay` for the link to come back by itself (another program may
--- redial it), then dials until it is up; each failure doubles the delay.
--- Returns the change that ended the wait, if one did.
+-- Waits `delay` for ENTRY to come back by itself (another program may
+-- redial it; other entries' changes do not end the wait), then dials until
+-- it is up; each failure doubles the delay. Returns the change that showed
+-- ENTRY up again, if one did.
 local function redial()
   while true do
-    local ch = next_change(delay)
     delays[#delays + 1] = string.format("%.2f", delay)
-    if ch then return ch end
+    local deadline = ras.now() + delay
+    repeat
+      local ch = next_change(math.max(0, deadline - ras.now()))
+      if ch and ch.entry == ENTRY and ch.change == "connected" then return ch end
+    until ras.now() >= deadline
     local ok, code, message = dial()
     delay = math.min(delay * 2, MAX_DELAY)
     if ok then return nil end
