@@ -101,7 +101,7 @@ test-pppd: all
 
 # test-windows (mk/windows.mk): the cross-built module under Wine, against the
 # rasapi32 test double and Wine's own stub.
-test: all lint spec rock-check embed-check install-check $(if $(PLUGIN),test-pppd) \
+test: all lint spec rock-check embed-check install-check $(if $(PLUGIN),test-pppd test-pppd25) \
 	windows-deps test-windows
 
 windows-deps:
