@@ -1034,6 +1034,27 @@ describe("lua-rasdial against real pppd", function()
     assert.are_not.equal(0, status, "dialled without a password after --clear-credentials:\n" .. out)
   end)
 
+  it("--status shows a link's addresses and counters from another run", function()
+    local out, _, status = run({ "ras-pap", fixture.user, fixture.password, "--timeout", "30" })
+    assert.are.equal(0, status, out)
+    out, _, status = run({ "--status", "ras-pap" })
+    assert.are.equal(0, status, out)
+    assert.matches("\n  State +: Connected\n", out)
+    assert.matches("\n  IPv4 +: 10%.0%.0%.2 %-> 10%.0%.0%.1\n", out)
+    assert.matches("\n  Received +: %d+ bytes, %d+ frames\n", out)
+    if json_ok then
+      out, _, status = run({ "--status", "ras-pap", "--json" })
+      assert.are.equal(0, status, out)
+      local snap = decode_lines(out)[1]
+      assert.are.same({ "status", "ras-pap", "Connected" }, { snap.event, snap.entry, snap.state })
+      assert.are.same({ "10.0.0.2", "10.0.0.1" }, { snap.projection.ipv4.address, snap.projection.ipv4.server_address })
+      -- (auth_protocol: what the plugin told the run that dialled; this is another)
+      assert.is_true(snap.statistics.bytes_received > 0)
+    end
+    out, _, status = run({ "ras-pap", "/disconnect" })
+    assert.are.equal(0, status, out)
+  end)
+
   it("exits 178 when the connect script fails (no answer)", function()
     local _, _, status = run({ "ras-noanswer", "--timeout", "30" })
     assert.are.equal(178, status)
