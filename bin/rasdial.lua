@@ -303,6 +303,7 @@ local function set_property(opts, option, property, value)
   OPTION_OF[property] = option
   local record, field = property:match("^(%w+)%.(%w+)$")
   if record then
+    OPTION_OF[record] = OPTION_OF[record] or option
     opts.properties[record] = opts.properties[record] or {}
     opts.properties[record][field] = value
   else

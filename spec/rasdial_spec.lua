@@ -591,6 +591,27 @@ describe("lua-rasdial on the simulator", function()
       end
     end)
 
+    it("names every entry option given without --add-entry or --set-entry", function()
+      for _, args in ipairs {
+        { "--type", "Vpn" }, { "--server-address", "h" }, { "--phone-number", "1" }, { "--device", "d" },
+        { "--tunnel-type", "Sstp" }, { "--authentication-method", "Pap" }, { "--encryption-level", "Optional" },
+        { "--split-tunneling" }, { "--no-split-tunneling" }, { "--dns-servers", "10.0.0.1" },
+        { "--use-peer-dns" }, { "--no-use-peer-dns" }, { "--ipv4" }, { "--no-ipv4" }, { "--ipv6" },
+        { "--no-ipv6" }, { "--idle-disconnect-seconds", "1" }, { "--redial-attempts", "3" },
+        { "--redial-interval", "3" }, { "--username", "u" }, { "--pppd-option", "noauth" },
+        { "--no-pppd-options" },
+      } do
+        for _, form in ipairs { {}, { "--remove-entry", "Branch" } } do
+          local argv = { table.unpack(form) }
+          for _, a in ipairs(args) do argv[#argv + 1] = a end
+          local out, err, status = sim(table.unpack(argv))
+          assert.are.equal(2, status, table.concat(argv, " ") .. ": " .. err)
+          assert.are.equal("", out)
+          assert.matches(args[1] .. " is for --add-entry and --set-entry", err, 1, true)
+        end
+      end
+    end)
+
     it("shows a hostile entry name with its control bytes escaped in text, as JSON escapes in JSON", function()
       local HOSTILE = REPO .. "/spec/support/rasdial_hostile.lua"
       local name = next(dofile(HOSTILE).entries)
