@@ -519,7 +519,7 @@ local function printable(v)
 end
 
 local function error_text(code, message)
-  return string.format("Remote Access error %d - %s", code, message or ras.error_message(code))
+  return string.format("Remote Access error %d - %s", code, printable(message or ras.error_message(code)))
 end
 
 local function connected_summary(conn, entry, elapsed)
@@ -530,7 +530,7 @@ local function connected_summary(conn, entry, elapsed)
     where[#where + 1] = st.local_address .. " -> " .. st.remote_address
   end
   local detail = #where > 0 and " (" .. table.concat(where, ", ") .. ")" or ""
-  return string.format("Connected to %s in %.2f s%s.", entry, elapsed, detail)
+  return string.format("Connected to %s in %.2f s%s.", printable(entry), elapsed, printable(detail))
 end
 
 local function yes_no(v)
@@ -656,7 +656,7 @@ local Lines = {}
 Lines.__index = Lines
 
 function Lines:dialling(entry, attempt)
-  write_line("Connecting to ", entry, attempt > 1 and string.format("... (attempt %d)", attempt) or "...")
+  write_line("Connecting to ", printable(entry), attempt > 1 and string.format("... (attempt %d)", attempt) or "...")
 end
 function Lines:state(ev)
   write_line(string.format("%7.3f s  %s%s", ev.elapsed, ev.state,
@@ -751,7 +751,7 @@ Live.tick_seconds = 0.1
 function Live:redraw()
   self.frame = self.frame % #SPINNER + 1
   io.stdout:write(string.format("\r%s %s: %-20s %6.1f s\027[K", SPINNER[self.frame],
-                                self.entry, self.current, ras.now() - self.started))
+                                printable(self.entry), self.current, ras.now() - self.started))
   io.stdout:flush()
 end
 function Live:clear()

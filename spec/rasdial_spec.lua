@@ -192,6 +192,17 @@ describe("lua-rasdial on the simulator", function()
       assert.are.equal(0, status, out)
     end)
 
+    it("shows a dialled name's control bytes escaped, also in the module's error message", function()
+      local out, _, status = sim("x\nCommand completed successfully.\27[2J")
+      assert.are.equal(123, status)
+      assert.is_nil(out:find("\27", 1, true), "a raw ESC reached the terminal")
+      for _, line in ipairs(lines_of(out)) do
+        assert.are_not.equal("Command completed successfully.", line, "a forged line:\n" .. out)
+      end
+      assert.matches("Connecting to x\\nCommand completed successfully.\\x1b[2J...", out, 1, true)
+      assert.matches("no entry 'x\\nCommand completed successfully.\\x1b[2J'", out, 1, true)
+    end)
+
     it("reads the password from stdin for * when stdin is not a terminal", function()
       local out, _, status = run({ "--scenario", SCENARIOS, "Office VPN", "alice", "*" },
                                  "printf '%s\\n' " .. PASSWORD .. " | ")
