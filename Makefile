@@ -22,7 +22,7 @@ LDLIBS := -lpthread -lm
 # Platform-neutral files, plus each platform's files (empty elsewhere).
 RAS_SRC := src/ras.c src/options.c src/entries.c src/watch.c src/info.c src/queue.c src/idmap.c src/list.c src/states.c src/errors.c \
 	src/backends.c src/backend_sim.c src/backend_win32.c src/os_posix.c src/os_win32.c \
-	src/pppd/backend.c src/pppd/channel.c src/pppd/watcher.c src/pppd/spawn.c src/pppd/foreign.c src/pppd/watch.c src/pppd/info.c
+	src/pppd/backend.c src/pppd/channel.c src/pppd/watcher.c src/pppd/spawn.c src/pppd/foreign.c src/pppd/watch.c src/pppd/info.c src/pppd/entries.c src/pppd/secrets.c
 RAS_HDR := $(wildcard src/*.h src/pppd/*.h)
 
 BUSTED := $(LUA) /usr/bin/busted
@@ -92,7 +92,8 @@ PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua spec/
 	spec/pause_spec.lua spec/hangup_spec.lua spec/enum_spec.lua spec/input_spec.lua \
 	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
 	spec/rasdial_spec.lua spec/pppd_link_spec.lua spec/pppd_fault_spec.lua \
-	spec/pppd_vpn_spec.lua spec/pppd_watch_spec.lua spec/pppd_info_spec.lua
+	spec/pppd_vpn_spec.lua spec/pppd_watch_spec.lua spec/pppd_info_spec.lua \
+	spec/pppd_entries_spec.lua spec/entries_spec.lua
 
 test-pppd: all
 	@sh mk/deps.sh test pppd

@@ -26,6 +26,7 @@ build = {
             "src/backend_win32.c", "src/os_posix.c", "src/os_win32.c",
             "src/pppd/backend.c", "src/pppd/channel.c", "src/pppd/watcher.c",
             "src/pppd/spawn.c", "src/pppd/foreign.c", "src/pppd/watch.c", "src/pppd/info.c",
+            "src/pppd/entries.c", "src/pppd/secrets.c",
          },
          incdirs = { "src" },
       },

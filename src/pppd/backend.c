@@ -28,7 +28,7 @@
 /* ras.open("pppd", options), as the binding fills it by pppd_options;
  * NULL strings take the defaults. */
 typedef struct pppd_config {
-  const char *peers_dir, *pppd, *plugin, *run_dir;
+  const char *peers_dir, *pppd, *plugin, *run_dir, *secrets_dir;
   const char **options;
   size_t noptions;
 } pppd_config;
@@ -97,6 +97,9 @@ static int pppd_dial(ras_instance *pc, ras_feed *feed, const ras_dial_params *p,
   pppd_copy_text(c->number, sizeof c->number, p->number);
   pppd_copy_text(c->callback, sizeof c->callback, p->callback_number);
   c->paused_states = p->paused_states;
+  /* no password and none saved may be used: pppd must not read its
+   * secrets files either (the plugin answers with an empty password) */
+  c->password_only = !p->password && !p->saved_credentials;
   if (stat(c->peer_file, &st) != 0 || !S_ISREG(st.st_mode)) {
     int e = errno;
     free(c);
@@ -252,6 +255,7 @@ static void free_ctx(ras_instance *pc) {
   free(pc->peers_dir);
   free(pc->plugin);
   free(pc->run_dir);
+  free(pc->secrets_dir);
   if (pc->epoll >= 0) close(pc->epoll);
   if (pc->wake >= 0) close(pc->wake);
   os_cond_free(pc->cond);
@@ -312,8 +316,10 @@ static int copy_config(ras_instance *pc, const pppd_config *cfg) {
   pc->pppd = copy_option(cfg->pppd, "/usr/sbin/pppd");
   pc->peers_dir = copy_option(cfg->peers_dir, "/etc/ppp/peers");
   pc->run_dir = copy_option(cfg->run_dir, "/var/run");
+  pc->secrets_dir = copy_option(cfg->secrets_dir, "/etc/ppp");
   pc->plugin = cfg->plugin ? strdup(cfg->plugin) : default_plugin();
-  if (!pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin) return -1;
+  if (!pc->pppd || !pc->peers_dir || !pc->run_dir || !pc->plugin || !pc->secrets_dir)
+    return -1;
   return copy_words(pc, cfg);
 }
 
@@ -369,6 +375,8 @@ static const ras_field pppd_fields[] = {
     .max = OPTION_MAX_PATH },
   { .name = "run_dir", .kind = RAS_STRING, .offset = offsetof(pppd_config, run_dir),
     .max = OPTION_MAX_PATH },
+  { .name = "secrets_dir", .kind = RAS_STRING, .offset = offsetof(pppd_config, secrets_dir),
+    .max = OPTION_MAX_PATH },
   { .name = NULL }
 };
 
@@ -397,7 +405,17 @@ const ras_backend ras_backend_pppd = {
   .projection = pppd_projection,
   .devices = pppd_devices,
   .watch = pppd_watch_start,
-  .unwatch = pppd_unwatch
+  .unwatch = pppd_unwatch,
+  /* issue 11: entries.c, secrets.c */
+  .entry = pppd_entry,
+  .create_entry = pppd_create_entry,
+  .update_entry = pppd_update_entry,
+  .rename_entry = pppd_rename_entry,
+  .delete_entry = pppd_delete_entry,
+  .validate_entry_name = pppd_validate_entry_name,
+  .credentials = pppd_credentials,
+  .set_credentials = pppd_set_credentials,
+  .clear_credentials = pppd_clear_credentials
 };
 
 #endif /* __linux__ */

@@ -82,8 +82,10 @@ typedef struct peer_file {
   long long maxfail;              /* -1: not seen */
 } peer_file;
 
+/* What pppd does when a peer file says nothing (Debian's 2.4.9 runs
+ * IPV6CP unless told noipv6). A new file says only what differs. */
 static const peer defaults = {
-  .auth = AUTH_ALL, .encryption = RAS_ENCRYPTION_OPTIONAL, .ipv4 = 1
+  .auth = AUTH_ALL, .encryption = RAS_ENCRYPTION_OPTIONAL, .ipv4 = 1, .ipv6 = 1
 };
 
 /* ---------------------------------------------------------------------- */
@@ -328,10 +330,11 @@ static int open_phonebook(ras_instance *pc, const char *phonebook, ras_error *er
 /* ---------------------------------------------------------------------- */
 /* entry()                                                                */
 
-static void report(const peer_file *pf, ras_entry *out, ras_arena *a) {
+static void report(const peer_file *pf, const char *dir, ras_entry *out, ras_arena *a) {
   const peer *p = &pf->p;
   size_t n = 0, k = 0;
-  out->given = RAS_ENTRY_AUTH | RAS_ENTRY_ENCRYPTION | RAS_ENTRY_DEFAULT_GATEWAY |
+  out->phonebook = ras_arena_text(a, dir);
+  out->given = RAS_ENTRY_PHONEBOOK | RAS_ENTRY_AUTH | RAS_ENTRY_ENCRYPTION | RAS_ENTRY_DEFAULT_GATEWAY |
                RAS_ENTRY_USE_PEER_DNS | RAS_ENTRY_IPV4 | RAS_ENTRY_IPV6 |
                RAS_ENTRY_IDLE_DISCONNECT | RAS_ENTRY_REDIAL | RAS_ENTRY_PPPD_OPTIONS;
   if (p->type) out->type = p->type, out->given |= RAS_ENTRY_TYPE;
@@ -368,7 +371,7 @@ int pppd_entry(ras_instance *pc, const char *name, const char *phonebook, ras_en
   rc = read_peer(dfd, dir, name, &pf, err);
   close(dfd);
   if (rc != 0) return rc;
-  report(&pf, out, arena);
+  report(&pf, dir, out, arena);
   peer_file_free(&pf);
   return 0;
 }
@@ -416,7 +419,10 @@ static void render_link(const peer *p, slot s, pppd_buf *b) {
     break;
   case S_TTY:
     if (serial && p->device) {
-      pppd_buf_quote(b, p->device);
+      /* a plain name as pppd takes it, so that it reads back as the tty */
+      char dev[RAS_MAX_DEVICE_NAME + 8];
+      snprintf(dev, sizeof dev, "%s%s", p->device[0] == '/' ? "" : "/dev/", p->device);
+      pppd_buf_quote(b, dev);
       pppd_buf_str(b, "\n");
     }
     break;
@@ -454,7 +460,7 @@ static void render(const peer *p, slot s, pppd_buf *b) {
   case S_ROUTE: if (p->default_gateway) pppd_buf_str(b, "defaultroute\n"); break;
   case S_PEERDNS: if (p->use_peer_dns) pppd_buf_str(b, "usepeerdns\n"); break;
   case S_IPV4: if (!p->ipv4) pppd_buf_str(b, "noip\n"); break;
-  case S_IPV6: if (p->ipv6) pppd_buf_str(b, "+ipv6\n"); break;
+  case S_IPV6: pppd_buf_str(b, p->ipv6 ? "+ipv6\n" : "noipv6\n"); break;
   case S_IDLE: if (p->idle > 0) number_line(b, "idle", p->idle); break;
   case S_REDIAL:
     if (p->attempts > 0) {
@@ -665,9 +671,10 @@ int pppd_create_entry(ras_instance *pc, const ras_entry *e, ras_error *err) {
       rc = ras_fail(err, RAS_ERROR_ALREADY_EXISTS, "the entry '%s' exists already in %s",
                     e->name, dir);
     } else {
+      peer_file empty = { .p = defaults };   /* the slots that differ from pppd's defaults */
       pppd_buf_str(&out, HEADER);
-      for (int s = S_PLUGIN; s < S_COUNT; s++) render(&p, (slot)s, &out);
-      rc = pppd_write_file(dfd, dir, e->name, &out, PEER_MODE, err);
+      rewrite_peer(&empty, &p, &out);
+      rc = pppd_write_file(dfd, dir, e->name, &out, PEER_MODE, 1, err);
     }
   }
   pppd_buf_free(&out);
@@ -700,7 +707,7 @@ static int update_locked(ras_instance *pc, int dfd, const char *dir, const char 
     rc = err->code;
   if (rc == 0) {
     rewrite_peer(&pf, &p, &out);
-    rc = pppd_write_file(dfd, dir, name, &out, pf.f.mode & 07777, err);
+    rc = pppd_write_file(dfd, dir, name, &out, pf.f.mode & 07777, 0, err);
   }
   if (rc == 0) rc = follow_user(pc, dir, name, pf.p.username, p.username, err);
   pppd_buf_free(&out);
@@ -733,14 +740,6 @@ static int own_file(int dfd, const char *dir, const char *name, ras_error *err) 
   return 0;
 }
 
-/* Renames without ever replacing: rename(2) would overwrite. */
-static int rename_noreplace(int dfd, const char *from, const char *to) {
-  if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return -1;
-  if (linkat(dfd, from, dfd, to, 0) != 0) return -1;   /* EEXIST when taken */
-  return unlinkat(dfd, from, 0);
-}
-
 static int rename_locked(ras_instance *pc, int dfd, const char *dir, const char *old_name,
                          const char *new_name, ras_error *err) {
   char key[PATH_MAX], new_key[PATH_MAX], user[MAX_SECRET + 1] = "";
@@ -756,7 +755,7 @@ static int rename_locked(ras_instance *pc, int dfd, const char *dir, const char 
   if ((rc = read_peer(dfd, dir, old_name, &pf, err)) != 0) return rc;
   if (pf.p.username) pppd_copy_text(user, sizeof user, pf.p.username);
   peer_file_free(&pf);
-  if (rename_noreplace(dfd, old_name, new_name) != 0) {
+  if (pppd_rename_noreplace(dfd, old_name, new_name) != 0) {
     if (errno == EEXIST)
       return ras_fail(err, RAS_ERROR_ALREADY_EXISTS, "the entry '%s' exists already in %s",
                       new_name, dir);
@@ -862,9 +861,6 @@ static int new_user(const char *old, const ras_credentials *c, char *user, size_
 }
 
 static int check_password(const ras_credentials *c, const char *user, ras_error *err) {
-  if (c->psk)
-    return ras_fail(err, RAS_BAD_ARGUMENT, "bad credential 'psk' (a pre-shared key is for "
-                    "L2TP/IPsec, which is not a pppd dial)");
   if (!c->password) return 0;
   if (strlen(c->password) > MAX_SECRET)
     return ras_fail(err, RAS_BAD_ARGUMENT, "bad credential 'password' (pppd takes at most "
@@ -885,6 +881,11 @@ static int set_locked(ras_instance *pc, int dfd, const char *dir, const char *en
   peer_file pf;
   int rc = read_peer(dfd, dir, entry, &pf, err);
   if (rc != 0) return rc;
+  if (c->psk) {
+    peer_file_free(&pf);
+    return ras_fail(err, RAS_ERROR_NOT_SUPPORTED, "saving a pre-shared key is not supported "
+                    "by the pppd backend (it is L2TP/IPsec's, and L2TP is not a pppd dial)");
+  }
   rc = new_user(pf.p.username, c, user, sizeof user, err);
   if (rc == 0) rc = check_password(c, user, err);
   if (rc == 0 && (c->username || c->domain) &&
@@ -908,21 +909,32 @@ int pppd_set_credentials(ras_instance *pc, const char *entry, const char *phoneb
   return rc;
 }
 
-int pppd_clear_credentials(ras_instance *pc, const char *entry, const char *phonebook,
-                           ras_error *err) {
-  const char *dir = phonebook_dir(pc, phonebook);
+/* The saved password goes, and the user name with it (as on Windows): the
+ * peer file's `user` is where pppd keeps it. */
+static int clear_locked(ras_instance *pc, int dfd, const char *dir, const char *entry,
+                        ras_error *err) {
   char key[PATH_MAX];
-  struct stat st;
-  int dfd = open_phonebook(pc, phonebook, err), there;
-  if (dfd < 0) return err->code;
-  /* the peer file stays as it is: a link to one is fine here */
-  there = valid_name(entry) && fstatat(dfd, entry, &st, 0) == 0 && S_ISREG(st.st_mode);
-  close(dfd);
-  if (!there)
-    return ras_fail(err, RAS_ERROR_CANNOT_FIND_PHONEBOOK_ENTRY, "no peer file '%s' in %s",
-                    entry, dir);
+  peer_file pf;
+  int rc = read_peer(dfd, dir, entry, &pf, err), had_user;
+  if (rc != 0) return rc;
+  had_user = pf.p.username != NULL;
+  peer_file_free(&pf);
+  if (had_user) {
+    ras_entry change = { .username = "", .given = RAS_ENTRY_USERNAME };
+    if ((rc = update_locked(pc, dfd, dir, entry, &change, err)) != 0) return rc;
+  }
   peer_key(key, sizeof key, dir, entry);
   return pppd_secrets_remove(pc, key, err);
+}
+
+int pppd_clear_credentials(ras_instance *pc, const char *entry, const char *phonebook,
+                           ras_error *err) {
+  int dfd = open_phonebook(pc, phonebook, err), rc;
+  if (dfd < 0) return err->code;
+  rc = lock_dir(dfd, err);
+  if (rc == 0) rc = clear_locked(pc, dfd, phonebook_dir(pc, phonebook), entry, err);
+  close(dfd);
+  return rc;
 }
 
 #endif /* __linux__ */

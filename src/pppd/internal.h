@@ -6,6 +6,8 @@
  *   watcher.c  the one thread per context: epoll over every descriptor
  *   spawn.c    starting pppd (outside every lock), signalling only our child
  *   foreign.c  other programs' pppd: pid files, checks, entries
+ *   entries.c  peer files as entries: read, create, update, rename, delete
+ *   secrets.c  writing files pppd trusts; pppd's chap-secrets and pap-secrets
  *   watch.c    ctx.watch: every pppd of the machine coming up and going away
  *   info.c     statistics, projection, devices
  *   plugin.c   ras_pppd.so, inside pppd (protocol.h is the contract)
@@ -54,6 +56,7 @@ struct ras_instance {
   watch wake_watch;
   int stopping;
   char *pppd, *peers_dir, *plugin, *run_dir;
+  char *secrets_dir;              /* where chap-secrets and pap-secrets are */
   char **options;                 /* extra pppd words for every dial */
   size_t noptions;
   struct ras_call *calls;         /* every call, doubly linked */
@@ -71,6 +74,7 @@ struct ras_call {
   watch w_sock, w_pidfd, w_err;
   int foreign, released, hangup_requested, freeing;
   int by_name;                    /* `call ENTRY` rather than `file PATH` */
+  int password_only;              /* no password, and no secrets files either */
   enum phase phase;
   double kill_at;                 /* SIGKILL deadline; 0: none */
   unsigned emitted;               /* running states already reported */
@@ -154,6 +158,85 @@ int pppd_foreign_state(const ras_call *c);
 void pppd_interface_address(const char *ifname, unsigned long request, char *out,
                             size_t size);
 int pppd_valid_entry_name(const char *name);
+
+/* entries.c: the backend's entry and credential calls */
+int pppd_entry(ras_instance *pc, const char *name, const char *phonebook, ras_entry *out,
+               ras_arena *arena, ras_error *err);
+int pppd_create_entry(ras_instance *pc, const ras_entry *e, ras_error *err);
+int pppd_update_entry(ras_instance *pc, const char *name, const char *phonebook,
+                      const ras_entry *changes, ras_error *err);
+int pppd_rename_entry(ras_instance *pc, const char *old_name, const char *new_name,
+                      const char *phonebook, ras_error *err);
+int pppd_delete_entry(ras_instance *pc, const char *name, const char *phonebook,
+                      ras_error *err);
+int pppd_validate_entry_name(ras_instance *pc, const char *name, const char *phonebook,
+                             ras_error *err);
+int pppd_credentials(ras_instance *pc, const char *entry, const char *phonebook,
+                     ras_credentials_info *out, ras_error *err);
+int pppd_set_credentials(ras_instance *pc, const char *entry, const char *phonebook,
+                         const ras_credentials *cred, ras_error *err);
+int pppd_clear_credentials(ras_instance *pc, const char *entry, const char *phonebook,
+                           ras_error *err);
+
+/* secrets.c: files pppd trusts, written so that no value can add a word,
+ * an option or a line (see there) */
+typedef struct pppd_buf {
+  char *p;
+  size_t len, cap;
+  int failed;                     /* out of memory: the contents are short */
+} pppd_buf;
+void pppd_buf_add(pppd_buf *b, const void *s, size_t n);
+void pppd_buf_str(pppd_buf *b, const char *s);
+/* s as one double-quoted word of pppd's option and secrets files. */
+void pppd_buf_quote(pppd_buf *b, const char *s);
+void pppd_buf_free(pppd_buf *b);  /* wipes: buffers may hold secrets */
+int pppd_has_control(const char *s);
+
+#define PPPD_NO_COMMENT ((size_t)-1)
+/* A logical line of a file as pppd's getword reads it: text[start, end),
+ * newline included; its words are words[word, word + nwords). */
+typedef struct pppd_record {
+  size_t start, end, word, nwords;
+  size_t comment;                 /* where its '#' comment starts, or PPPD_NO_COMMENT */
+} pppd_record;
+typedef struct pppd_word_at {
+  size_t raw_start, raw_end;      /* in text, quotes included */
+  size_t text;                    /* the unquoted word, in texts */
+} pppd_word_at;
+typedef struct pppd_file {
+  char *text;
+  size_t len;
+  unsigned mode;                  /* the file's permission bits */
+  pppd_record *recs;
+  size_t nrecs, recs_cap;
+  pppd_word_at *words;
+  size_t nwords, words_cap;
+  pppd_buf texts;                 /* every word, unquoted, NUL-terminated */
+} pppd_file;
+/* An O_DIRECTORY descriptor, or -1 with *err (code `missing` when it does
+ * not exist, if not 0) and errno kept. */
+int pppd_open_dir(const char *path, int missing, ras_error *err);
+/* 0 with *f read and parsed, 1 when there is no such file, or an error
+ * code (not a regular file, too big). */
+int pppd_read_file(int dfd, const char *dir, const char *name, pppd_file *f, ras_error *err);
+const char *pppd_word(const pppd_file *f, size_t record, size_t n);
+void pppd_file_free(pppd_file *f);
+int pppd_is_symlink(int dfd, const char *name);
+/* Replaces dir/name with b's bytes: temp file, mode, fsync, rename (with
+ * create: never over an existing file, 183). */
+int pppd_write_file(int dfd, const char *dir, const char *name, const pppd_buf *b,
+                    mode_t mode, int create, ras_error *err);
+/* rename(2) that fails with EEXIST rather than replace. */
+int pppd_rename_noreplace(int dfd, const char *from, const char *to);
+/* The module's lines for one entry (key: its peer file's path) in both
+ * secrets files. set: user and password (password NULL: keep the saved
+ * one, if any); rename: to new_key, under user (NULL: remove them). */
+int pppd_secrets_set(ras_instance *pc, const char *key, const char *user,
+                     const char *password, ras_error *err);
+int pppd_secrets_remove(ras_instance *pc, const char *key, ras_error *err);
+int pppd_secrets_rename(ras_instance *pc, const char *key, const char *new_key,
+                        const char *user, ras_error *err);
+int pppd_secrets_saved(ras_instance *pc, const char *key, int *saved, ras_error *err);
 /* The next valid pppd pid file of an open run_dir (watch.c): its pid, 0 at
  * the end; ifname gets its interface. */
 pid_t pppd_next_pid_file(DIR *d, const char *run_dir, char ifname[IF_NAMESIZE]);

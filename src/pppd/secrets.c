@@ -292,8 +292,16 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+int pppd_rename_noreplace(int dfd, const char *from, const char *to) {
+  if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  /* a file system without RENAME_NOREPLACE: link(2) never replaces either */
+  if (linkat(dfd, from, dfd, to, 0) != 0) return -1;
+  return unlinkat(dfd, from, 0);
+}
+
 int pppd_write_file(int dfd, const char *dir, const char *name, const pppd_buf *b,
-                    mode_t mode, ras_error *err) {
+                    mode_t mode, int create, ras_error *err) {
   char tmp[32], what[64 + OPTION_MAX_PATH + NAME_MAX];
   int fd = -1, e;
   snprintf(what, sizeof what, "cannot write %s/%s", dir, name);
@@ -316,9 +324,12 @@ int pppd_write_file(int dfd, const char *dir, const char *name, const pppd_buf *
     unlinkat(dfd, tmp, 0);
     return ras_fail_errno(err, e, what);
   }
-  if (close(fd) != 0 || renameat(dfd, tmp, dfd, name) != 0) {
+  if (close(fd) != 0 ||
+      (create ? pppd_rename_noreplace(dfd, tmp, name) : renameat(dfd, tmp, dfd, name)) != 0) {
     e = errno;
     unlinkat(dfd, tmp, 0);
+    if (create && e == EEXIST)
+      return ras_fail(err, RAS_ERROR_ALREADY_EXISTS, "%s/%s exists already", dir, name);
     return ras_fail_errno(err, e, what);
   }
   fsync(dfd);   /* the rename itself on disk */
@@ -412,7 +423,7 @@ static int update_secrets(ras_instance *pc, const char *key, const char *user,
     if (r == 1 && !(user && password)) continue;   /* nothing to remove */
     rewrite(&f, key, user, password, new_key, &out);
     if (r == 1 || out.len != f.len || (out.p && memcmp(out.p, f.text, f.len) != 0))
-      rc = pppd_write_file(dfd, pc->secrets_dir, secrets_files[i], &out, 0600, err);
+      rc = pppd_write_file(dfd, pc->secrets_dir, secrets_files[i], &out, 0600, 0, err);
     pppd_buf_free(&out);
     pppd_file_free(&f);
   }

@@ -74,7 +74,8 @@ const char *pppd_detach_word(const char *const *words, size_t n) {
 static int send_secrets(int sock, const ras_call *c) {
   char buf[32 + sizeof c->username + sizeof c->password];
   size_t ulen = strlen(c->username), plen = strlen(c->password);
-  int head = snprintf(buf, 32, RAS_PPPD_HEADER_VERB " %zu %zu\n", ulen, plen);
+  int head = snprintf(buf, 32, RAS_PPPD_HEADER_VERB " %zu %zu%s\n", ulen, plen,
+                      c->password_only ? " " RAS_PPPD_HEADER_ONLY : "");
   size_t len = (size_t)head;
   ssize_t n;
   memcpy(buf + len, c->username, ulen);
