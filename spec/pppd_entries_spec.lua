@@ -428,12 +428,14 @@ describe("pppd entries: dialled for real", function()
       socat = nil
     end)
 
-    it("dials the number through chat; pppd reads a hostile saved password exactly", function()
-      write("/run/ras-test/server-secrets", '"user" "server" ' .. octal(hostile_password) .. " *\n")
+    it("dials the number through chat; pppd reads a hostile user name and password exactly", function()
+      local user = [[u"s e#r\ 'x]]
+      write("/run/ras-test/server-secrets", octal(user) .. ' "server" ' .. octal(hostile_password) ..
+            " *\n")
       start_modem("555-1234")
       assert.is_true(ctx.create_entry { name = "ent-modem", type = "modem", device = modem,
                                         number = "555-1234", pppd_options = with { "local" } })
-      assert.is_true(ctx.set_credentials("ent-modem", { username = "user",
+      assert.is_true(ctx.set_credentials("ent-modem", { username = user,
                                                         password = hostile_password }))
       assert.is_nil(read("/etc/ppp/peers/ent-modem"):find("ss\\w", 1, true))
       local conn = assert(ctx.dial { entry = "ent-modem" })
