@@ -235,6 +235,66 @@ describe("pppd entries: the files", function()
     assert.are.same(before, after)
   end)
 
+  it("never changes a byte it need not, whatever a hand-written file holds", function()
+    -- random files of pppd's syntax and its corner cases: quotes, escapes,
+    -- backslash-newlines, comments, NULs, no final newline
+    local pieces = { '"', "'", "\\", "#", "\n", " ", "\t", "a", "user", "pty", "plugin",
+      "rp-pppoe.so", "nic-eth0", "/dev/ttyS0", "115200", "connect", "persist", "maxfail", "0", "7",
+      "idle", "refuse-pap", "require-mppe-128", "nomppe-stateful", "\\\n", "\\012", "\\x4",
+      "pptp 1.2.3.4 --nolaunchpppd", '"pptp h --nolaunchpppd"', "usepeerdns", "+ipv6", "noip",
+      "\0", "\255", "\r" }
+    local seed = 12345
+    local function random(n)   -- the same files on every run and Lua version
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n + 1
+    end
+    for _ = 1, 150 do
+      local t = {}
+      for _ = 1, random(30) - 1 do t[#t + 1] = pieces[random(#pieces)] end
+      local text = table.concat(t)
+      write(peers .. "/x", text)
+      local e = assert(ctx.entry("x"))
+      assert.is_true(ctx.update_entry("x", {}))
+      assert.are.equal(text, read(peers .. "/x"))
+      local raised, ok, msg, code = pcall(ctx.update_entry, "x", { idle_disconnect = 9,
+                                          username = "z", pppd_options = e.pppd_options })
+      if not raised then
+        -- words the module would not write itself (control characters, empty)
+        assert.matches("bad property 'pppd_options'", ok)
+        assert.are.equal(text, read(peers .. "/x"))
+      elseif ok then
+        local e2 = assert(ctx.entry("x"))
+        assert.are.same({ 9, "z" }, { e2.idle_disconnect, e2.username }, ("%q"):format(text))
+        for k, v in pairs(e) do
+          if k ~= "idle_disconnect" and k ~= "username" then assert.are.same(v, e2[k], k) end
+        end
+      else
+        -- it ends inside a quoted word or after a backslash: a line added would join it
+        assert.are.equal(625, code, msg)
+        assert.are.equal(text, read(peers .. "/x"))
+      end
+    end
+  end)
+
+  it("ends a hand-written last line before adding one (no newline, or a backslash-newline)", function()
+    write(peers .. "/c", "noauth \\\n")
+    assert.is_true(ctx.update_entry("c", { idle_disconnect = 5 }))
+    assert.are.equal("noauth \\\n\nidle 5\n", read(peers .. "/c"))
+    assert.are.equal(5, ctx.entry("c").idle_disconnect)
+    write(peers .. "/d", '"unterminated')
+    assert.are.equal(625, select(3, ctx.update_entry("d", { idle_disconnect = 5 })))
+    assert.are.equal('"unterminated', read(peers .. "/d"))
+    assert.is_true(ctx.create_entry { name = "s", type = "vpn", number = "h", username = "u" })
+    write(secrets .. "/chap-secrets", '"a" * "b" # no newline')
+    assert.is_true(ctx.set_credentials("s", { password = "pw" }))
+    assert.matches('^"a" %* "b" # no newline\n"u" %* "pw" # ras%-entry ', read(secrets .. "/chap-secrets"))
+    write(secrets .. "/pap-secrets", '"a" * "open quote')
+    local ok, _, code = ctx.set_credentials("s", { password = "pw2" })
+    assert.is_nil(ok)
+    assert.are.equal(625, code)
+    assert.are.equal('"a" * "open quote', read(secrets .. "/pap-secrets"))
+  end)
+
   it("reads the peer files of spec/pppd/vpn-server as the entries they are", function()
     write(peers .. "/ras-pptp", 'pty "pptp 10.9.0.1 --nolaunchpppd"\nrequire-mppe-128\nnoauth\n' ..
           'noipdefault\nnodefaultroute\nnoipv6\nremotename server\n')

@@ -204,7 +204,7 @@ static int file_type(peer_file *pf) {
       vpn = pty_vpn(pppd_word(&pf->f, r, 1), pf->server, sizeof pf->server);
     else if (rec->nwords == 2 && strcmp(w0, "connect") == 0)
       connect = 1;
-    else if (rec->nwords == 1 && (w0[0] == '/' || is_speed(w0)))
+    else if (rec->nwords == 1 && ((w0[0] == '/' && valid_tty(w0)) || is_speed(w0)))
       serial = 1;
   }
   if (pppoe) return RAS_TYPE_BROADBAND;
@@ -238,7 +238,7 @@ static slot flag_slot(peer_file *pf, const char *w, int type) {
   if (strcmp(w, "noipv6") == 0 || strcmp(w, "-ipv6") == 0) return p->ipv6 = 0, S_IPV6;
   if (strcmp(w, "persist") == 0) return pf->persist = 1, S_REDIAL;
   if (strcmp(w, "nopersist") == 0) return pf->persist = 0, S_REDIAL;
-  if (serial && w[0] == '/') return p->device = w, S_TTY;
+  if (serial && w[0] == '/' && valid_tty(w)) return p->device = w, S_TTY;
   if (serial && is_speed(w)) return S_SPEED;
   if (serial && strcmp(w, "crtscts") == 0) return S_CRTSCTS;
   if (type == RAS_TYPE_MODEM && strcmp(w, "lock") == 0) return S_LOCK;
@@ -486,7 +486,9 @@ static int same(const peer *old, const peer *new, slot s) {
   int eq;
   render(old, s, &a);
   render(new, s, &b);
-  eq = a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+  /* out of memory: "changed", so that the new text is rendered (or the
+   * write fails on its own buffer), never a change silently dropped */
+  eq = !a.failed && !b.failed && a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
   pppd_buf_free(&a);
   pppd_buf_free(&b);
   return eq;
@@ -502,9 +504,17 @@ static int keep_options(const peer_file *pf, size_t r, const peer *new, size_t *
   return 1;
 }
 
+/* A kept last line that no newline ends (no newline at all, or a
+ * backslash-newline: pppd would go on reading our line as part of it)
+ * gets one before anything follows. */
+static void end_line(pppd_buf *out, int *open) {
+  if (*open) pppd_buf_str(out, "\n");
+  *open = 0;
+}
+
 /* The file's new text (see the top of this file). */
 static void rewrite_peer(const peer_file *pf, const peer *new, pppd_buf *out) {
-  int changed[S_COUNT] = { 0 }, placed[S_COUNT] = { 0 };
+  int changed[S_COUNT] = { 0 }, placed[S_COUNT] = { 0 }, open = 0;
   size_t k = 0;
   for (int s = S_PLUGIN; s < S_OPTIONS; s++) changed[s] = !same(&pf->p, new, (slot)s);
   for (size_t r = 0; r < pf->f.nrecs; r++) {
@@ -514,18 +524,23 @@ static void rewrite_peer(const peer_file *pf, const peer *new, pppd_buf *out) {
                                               : !changed[s]);
     if (keep) {
       pppd_buf_add(out, pf->f.text + rec->start, rec->end - rec->start);
-      if (pf->f.text[rec->end - 1] != '\n') pppd_buf_str(out, "\n");
+      open = r + 1 == pf->f.nrecs && pf->f.unterminated;
     } else if (s != S_OPTIONS && !placed[s]) {
+      end_line(out, &open);
       render(new, s, out);
       placed[s] = 1;
     }
   }
   for (int s = S_PLUGIN; s < S_OPTIONS; s++)
-    if (changed[s] && !placed[s]) render(new, (slot)s, out);
+    if (changed[s] && !placed[s]) {
+      end_line(out, &open);
+      render(new, (slot)s, out);
+    }
   if (new->options_given && k < new->noptions) {
     peer rest = *new;
     rest.options += k;
     rest.noptions -= k;
+    end_line(out, &open);
     render(&rest, S_OPTIONS, out);
   }
 }
@@ -705,10 +720,14 @@ static int update_locked(ras_instance *pc, int dfd, const char *dir, const char 
                   "which the module never writes through", dir, name);
   else if (apply(&p, changes, err) != 0)
     rc = err->code;
-  if (rc == 0) {
-    rewrite_peer(&pf, &p, &out);
+  if (rc == 0) rewrite_peer(&pf, &p, &out);
+  if (rc == 0 && !out.failed && out.len == pf.f.len &&
+      (out.len == 0 || memcmp(out.p, pf.f.text, out.len) == 0))
+    ;                                 /* nothing changed: nothing to write */
+  else if (rc == 0 && pf.f.open_end)
+    rc = pppd_open_end(err, dir, name);
+  else if (rc == 0)
     rc = pppd_write_file(dfd, dir, name, &out, pf.f.mode & 07777, 0, err);
-  }
   if (rc == 0) rc = follow_user(pc, dir, name, pf.p.username, p.username, err);
   pppd_buf_free(&out);
   peer_file_free(&pf);

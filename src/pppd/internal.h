@@ -212,7 +212,12 @@ typedef struct pppd_file {
   pppd_word_at *words;
   size_t nwords, words_cap;
   pppd_buf texts;                 /* every word, unquoted, NUL-terminated */
+  int open_end;                   /* the text ends inside a quote or after a '\\' */
+  int unterminated;               /* its last line has no newline that ends it */
 } pppd_file;
+#define PPPD_CORRUPT_PHONEBOOK 625   /* ERROR_CORRUPT_PHONEBOOK */
+/* Fails with 625: nothing can be added to a file with an open end. */
+int pppd_open_end(ras_error *err, const char *dir, const char *name);
 /* An O_DIRECTORY descriptor, or -1 with *err (code `missing` when it does
  * not exist, if not 0) and errno kept. */
 int pppd_open_dir(const char *path, int missing, ras_error *err);

@@ -149,11 +149,15 @@ static void read_word(pppd_file *f, size_t *i) {
   const char *t = f->text;
   int quote = 0;
   if (t[*i] == '"' || t[*i] == '\'') quote = t[(*i)++];
+  f->open_end = quote != 0;           /* until its closing quote */
   while (*i < f->len) {
     int c = (unsigned char)t[*i];
     if (c == '\\') {
       (*i)++;
-      if (*i >= f->len) break;
+      if (*i >= f->len) {
+        f->open_end = 1;              /* a backslash would eat our newline */
+        break;
+      }
       c = unescape(t, f->len, i);
       if (c >= 0) {
         char ch = (char)c;
@@ -162,7 +166,7 @@ static void read_word(pppd_file *f, size_t *i) {
       continue;
     }
     if (quote ? c == quote : (isspace_c(c) || c == '#')) {
-      if (quote) (*i)++;
+      if (quote) (*i)++, f->open_end = 0;
       break;
     }
     pppd_buf_add(&f->texts, t + (*i)++, 1);
@@ -203,6 +207,7 @@ static int parse(pppd_file *f) {
       f->words[f->nwords++].raw_end = i;
     }
   }
+  f->unterminated = start < i;   /* a last line no newline of its own ends */
   if (end_record(f, start, i, first, comment) != 0) return -1;
   return f->texts.failed ? -1 : 0;
 }
@@ -274,6 +279,12 @@ int pppd_read_file(int dfd, const char *dir, const char *name, pppd_file *f, ras
     return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   }
   return 0;
+}
+
+int pppd_open_end(ras_error *err, const char *dir, const char *name) {
+  return ras_fail(err, PPPD_CORRUPT_PHONEBOOK, "%s/%s ends inside a quoted word or "
+                  "after a backslash: a line added to it would become part of that word", dir,
+                  name);
 }
 
 int pppd_is_symlink(int dfd, const char *name) {
@@ -387,7 +398,7 @@ static void rewrite(const pppd_file *f, const char *key, const char *user,
     const pppd_record *rec = &f->recs[r];
     if (!ours(f, r, key)) {
       pppd_buf_add(out, f->text + rec->start, rec->end - rec->start);
-      if (f->text[rec->end - 1] != '\n' && r + 1 == f->nrecs) pppd_buf_str(out, "\n");
+      if (f->unterminated && r + 1 == f->nrecs) pppd_buf_str(out, "\n");
       continue;
     }
     if (done || !user) continue;      /* a duplicate, or removing */
@@ -421,6 +432,11 @@ static int update_secrets(ras_instance *pc, const char *key, const char *user,
       break;
     }
     if (r == 1 && !(user && password)) continue;   /* nothing to remove */
+    if (r == 0 && f.open_end) {
+      rc = pppd_open_end(err, pc->secrets_dir, secrets_files[i]);
+      pppd_file_free(&f);
+      break;
+    }
     rewrite(&f, key, user, password, new_key, &out);
     if (r == 1 || out.len != f.len || (out.p && memcmp(out.p, f.text, f.len) != 0))
       rc = pppd_write_file(dfd, pc->secrets_dir, secrets_files[i], &out, 0600, 0, err);
