@@ -8,11 +8,28 @@
 #   make bench    the benchmarks, with figures
 #   make windows  cross-build lua54.dll, lua.exe and ras.dll (mk/windows.mk)
 #
-# Targets install the Debian packages they miss (mk/deps.sh).
+# A plain `make` (and install, embed-check, any file target) never runs a
+# package manager: it needs a C compiler and Lua's headers (mk/lua-cflags.sh
+# finds them, or says what to install), and pppd's headers for the plugin.
+# The targets that set up a whole machine (demo, test, check, windows, ...)
+# install the Debian packages they miss (mk/deps.sh), where apt-get exists.
+#
+# Other Lua versions: make LUA=lua5.1 (lua5.2, lua5.3, luajit) builds into
+# build/$(LUA)/; the default, lua5.4, stays in build/.
 
-BUILD := build
 LUA ?= lua5.4
-LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+# The version: 5.1 5.2 5.3 5.4, or jit (LuaJIT 2.1, the 5.1 API and ABI).
+LUA_V ?= $(patsubst lua%,%,$(notdir $(LUA)))
+ifeq ($(filter 5.1 5.2 5.3 5.4 jit,$(LUA_V)),)
+$(error ras: cannot tell the Lua version from LUA=$(LUA): add LUA_V=5.1|5.2|5.3|5.4|jit)
+endif
+LUA_ABI := $(if $(filter jit,$(LUA_V)),5.1,$(LUA_V))
+BUILD := $(if $(filter 5.4,$(LUA_V)),build,build/$(notdir $(LUA)))
+# Found when first used, after `deps` has run on a setup target (a fresh
+# machine has no pkg-config before it); evaluated once.
+LUA_CFLAGS = $(eval LUA_CFLAGS := $(shell sh mk/lua-cflags.sh $(LUA_V) 2>/dev/null))$(LUA_CFLAGS)
+# The static library the embedding host links (Debian's names).
+LUA_STATIC_LIB := $(if $(filter jit,$(LUA_V)),luajit-5.1,lua$(LUA_V))
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
@@ -30,31 +47,54 @@ SPECS ?= spec
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 export LUA_PATH := $(CURDIR)/?.lua;$(CURDIR)/spec/?.lua;;
 
-.PHONY: all deps windows-deps demo demo-sim test test-pppd bench-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
+.PHONY: all deps lua-headers noapt-check test-lua-versions test-this-lua windows-deps demo demo-sim test test-pppd bench-pppd lint spec rock-check embed-check check check-valgrind check-asan check-tsan \
 	bench clean
 
 UNAME := $(shell uname -s)
+# Goals that only build (or install what was built) run no package manager;
+# any other goal sets up the machine first (`deps`, an order-only prerequisite
+# of every compile).
+BUILD_ONLY_GOALS := all install uninstall install-check embed-check clean lua-headers noapt-check
+SETUP_GOALS := $(filter-out $(BUILD_ONLY_GOALS) $(BUILD)/% build/%,$(MAKECMDGOALS))
+DEPS := $(if $(SETUP_GOALS),deps)
+
+# The plugin needs pppd's headers (Debian: ppp-dev). A build-only goal without
+# them skips it with a note; a setup goal installs them.
 ifeq ($(UNAME),Linux)
+ifneq ($(DEPS)$(wildcard $(or $(PPPD_INCLUDE),/usr/include/pppd)/pppd.h),)
 PLUGIN := $(BUILD)/ras_pppd.so
+else
+PLUGIN_SKIPPED := 1
+endif
 endif
 
-all: $(BUILD)/ras.so $(PLUGIN)
+all: $(BUILD)/ras.so $(PLUGIN) $(if $(PLUGIN_SKIPPED),plugin-note)
+
+.PHONY: plugin-note
+plugin-note:
+	@echo "ras: pppd's headers ($(or $(PPPD_INCLUDE),/usr/include/pppd)/pppd.h) are missing: the pppd plugin" \
+		"$(BUILD)/ras_pppd.so is not built, so the pppd backend cannot dial. Install ppp-dev" \
+		"(Debian/Ubuntu; Fedora: ppp-devel) or set PPPD_INCLUDE=DIR." >&2
 
 deps:
-	@sh mk/deps.sh build
+	@sh mk/deps.sh build $(LUA)
 
-$(BUILD)/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+# Says what is missing when Lua's headers cannot be found.
+lua-headers: | $(DEPS)
+	@sh mk/lua-cflags.sh $(LUA_V) >/dev/null
+
+$(BUILD)/ras.so: $(RAS_SRC) $(RAS_HDR) | $(DEPS) lua-headers
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(RAS_SRC) $(LDLIBS)
 
 # Sanitizer builds: -z nodelete keeps the module mapped at lua_close, so the
 # reports have symbols.
-$(BUILD)/asan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+$(BUILD)/asan/ras.so: $(RAS_SRC) $(RAS_HDR) | $(DEPS) lua-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -shared -Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
 
-$(BUILD)/tsan/ras.so: $(RAS_SRC) $(RAS_HDR) | deps
+$(BUILD)/tsan/ras.so: $(RAS_SRC) $(RAS_HDR) | $(DEPS) lua-headers
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=thread -fno-omit-frame-pointer -shared \
 		-Wl,-z,nodelete -o $@ $(RAS_SRC) $(LDLIBS)
@@ -102,8 +142,33 @@ test-pppd: all
 
 # test-windows (mk/windows.mk): the cross-built module under Wine, against the
 # rasapi32 test double and Wine's own stub.
-test: all lint spec rock-check embed-check install-check $(if $(PLUGIN),test-pppd test-pppd25) \
+test: all lint spec rock-check embed-check install-check noapt-check test-lua-versions $(if $(PLUGIN),test-pppd test-pppd25) \
 	windows-deps test-windows
+
+# A plain `make` with no apt-get, dpkg or sudo on PATH (mk/noapt-check.sh).
+noapt-check:
+	sh mk/noapt-check.sh $(BUILD)/noapt $(LUA)
+
+# The backend-neutral specs (simulator; the examples spec among them) and the
+# embedding host under Lua 5.1, 5.2, 5.3 and LuaJIT 2.1, each built into
+# build/$(LUA)/; 5.4 is the rest of make test. Left out: the CLI's spec
+# (bin/rasdial.lua is 5.4 code) and the API reference's (the same on every
+# version). Every version runs even when one fails.
+LUA_VERSIONS := lua5.1 lua5.2 lua5.3 luajit
+LUA_NEUTRAL_SPECS := $(filter-out spec/win32% spec/pppd% spec/rasdial_spec.lua spec/reference_spec.lua, \
+	$(wildcard spec/*_spec.lua))
+
+test-lua-versions:
+	@sh mk/deps.sh test luas
+	@status=0; for lua in $(LUA_VERSIONS); do \
+		echo "== $$lua"; \
+		$(MAKE) --no-print-directory LUA=$$lua test-this-lua || status=1; \
+	done; exit $$status
+
+# One version: make LUA=lua5.1 test-this-lua.
+test-this-lua: all $(BUILD)/embed-host
+	LUA_CPATH="/nonexistent/?.so" $(BUILD)/embed-host spec/support/smoke.lua "linked statically into a $(LUA) host"
+	RAS_TEST_LUA=$(LUA) RAS_EMBED_HOST=$(CURDIR)/$(BUILD)/embed-host $(BUSTED) $(LUA_NEUTRAL_SPECS)
 
 windows-deps:
 	@sh mk/deps.sh windows
@@ -145,24 +210,28 @@ include mk/pppd25.mk
 include mk/check.mk
 include mk/extras.mk
 -include mk/windows.mk
+# make windows installs mingw-w64 and Wine first (the Lua source fetch needs dpkg-dev).
+$(if $(LUA_STAMP),$(LUA_STAMP)): | $(if $(DEPS),windows-deps)
 
 # A host program that links Lua and the module statically (embedding).
-$(BUILD)/embed-host: examples/embed/host.c $(RAS_SRC) $(RAS_HDR) | deps
+$(BUILD)/embed-host: examples/embed/host.c $(RAS_SRC) $(RAS_HDR) | $(DEPS) lua-headers
 	@mkdir -p $(BUILD)
 	$(CC) -std=c99 $(WARN) $(CFLAGS) $(LUA_CFLAGS) -o $@ examples/embed/host.c $(RAS_SRC) \
-		-Wl,-Bstatic -llua5.4 -Wl,-Bdynamic $(LDLIBS) -ldl
+		-Wl,-Bstatic -l$(LUA_STATIC_LIB) -Wl,-Bdynamic $(LDLIBS) -ldl
 
 embed-check: $(BUILD)/embed-host
 	LUA_CPATH="/nonexistent/?.so" $(BUILD)/embed-host spec/support/smoke.lua "linked statically"
 
-# `luarocks make` of the rockspec, offline into a private tree, then a dial.
+# The rockspec offline (mk/rock-check.sh): luarocks lint, `luarocks make` into
+# a private tree and a dial from it, `luarocks test` of two spec files; for
+# this build's Lua (5.4) and for 5.1.
 ROCKSPEC := rockspec/ras-0.1.0-1.rockspec
+ROCK_TEST_SPECS := spec/module_spec.lua spec/dial_spec.lua
 rock-check:
 	@sh mk/deps.sh test
-	rm -rf $(BUILD)/rocktree
-	luarocks --lua-version=5.4 --tree $(BUILD)/rocktree make $(ROCKSPEC) >/dev/null
-	rm -f ras.so  # luarocks builds in the checkout
-	LUA_CPATH="$(CURDIR)/$(BUILD)/rocktree/lib/lua/5.4/?.so" $(LUA) spec/support/smoke.lua "installed by luarocks"
+	sh mk/rock-check.sh $(ROCKSPEC) $(BUILD)/rocktree $(LUA_ABI) $(LUA) $(ROCK_TEST_SPECS)
+	@sh mk/deps.sh lua5.1
+	sh mk/rock-check.sh $(ROCKSPEC) $(BUILD)/rocktree-5.1 5.1 lua5.1 $(ROCK_TEST_SPECS)
 
 bench-pppd: all $(BUILD)/fake_pppd
 	@sh mk/deps.sh test pppd

@@ -5,7 +5,7 @@ source = {
    url = "git+file:///dev/null",  -- built from a checkout with `luarocks make`
 }
 description = {
-   summary = "Scriptable Remote Access (RAS) connections for Lua 5.4",
+   summary = "Scriptable Remote Access (RAS) connections for Lua 5.1 to 5.4 and LuaJIT",
    detailed = [[
 Dial, watch, script and hang up Remote Access connections (RasDial and friends
 on Windows, pppd on Linux, and a simulator everywhere), with every connection
@@ -14,7 +14,16 @@ state change delivered to Lua as a callback, a coroutine resume or an iterator.
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4",
+   "lua >= 5.1",  -- 5.1, 5.2, 5.3, 5.4 and LuaJIT 2.1 (src/compat.h)
+}
+-- `luarocks test` runs the spec suite with busted (the checkout's .busted:
+-- every spec file, against the simulator unless RAS_TEST_BACKEND says).
+-- Arguments after `--` go to busted: `luarocks test -- spec/dial_spec.lua`.
+test_dependencies = {
+   "busted",
+}
+test = {
+   type = "busted",
 }
 build = {
    type = "builtin",

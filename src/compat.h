@@ -7,7 +7,11 @@
  *
  * What a version cannot express stays out: `<close>` (__close) exists only on
  * 5.4, so contexts and connections are closed with :close() elsewhere; there
- * is no integer subtype before 5.3 (see lua_tointegerx below).
+ * is no integer subtype before 5.3 (see lua_tointegerx below); there is no
+ * lua_isyieldable before 5.3 (LuaJIT has it), and the binding does not use it.
+ * lua_status needs nothing: 0 (LUA_OK), LUA_YIELD or the error a coroutine
+ * died with on every version, so "suspended" is LUA_YIELD, or LUA_OK with no
+ * frame and a function on the stack, everywhere.
  */
 #ifndef RAS_COMPAT_H
 #define RAS_COMPAT_H
