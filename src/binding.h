@@ -42,6 +42,10 @@ typedef struct context {
   lua_Integer nslots;       /* slots ever handed out */
   lua_Integer *free_slots;  /* room for nslots + 1, so freeing never allocates */
   size_t nfree;
+  /* An event is being taken from the batch: its table is being made, and
+   * a finalizer that runs meanwhile (any allocation can run one) must not
+   * pump, hang up or close, since all of them hand the batch back. */
+  int taking;
 } context;
 
 /*
@@ -89,6 +93,9 @@ void bind_push_connection(lua_State *L, context *ctx, int core_index, int regist
                           uint64_t id, const char *entry, const char *phonebook);
 void bind_run_protected(lua_State *L, context *ctx, lua_CFunction fn, int nargs,
                         int nresults);
+/* Raises when ctx->taking: a pump (or hang-up, or close) from a finalizer
+ * that runs while an event's table is being made. */
+void bind_check_pump(lua_State *L, const context *ctx);
 void bind_return_batch(context *ctx);
 /* Calls the handler at `handler` (function or coroutine) with the values
  * at obj and ev; returns with the stack as it was. */

@@ -582,6 +582,7 @@ static int take_event(lua_State *L, context *ctx, connection *c) {
   ras_event *ev = &b->ev[b->next];
   int state = ev->state, plain = !ev->error && !ev->extended_error && !ev->substate &&
                                  ev->subentry <= 1;
+  ctx->taking = 1;                 /* till b->next++: the batch must stay put */
   lua_createtable(L, 0, plain ? 7 : 10);
   lua_pushinteger(L, state);
   lua_pushnumber(L, ev->time);
@@ -590,7 +591,7 @@ static int take_event(lua_State *L, context *ctx, connection *c) {
     lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
     if (ev->error) {
       lua_pushinteger(L, ev->error);
-      bind_push_error_message(L, c->ctx->backend, ev->error, ev->detail);
+      bind_push_error_message(L, ctx->backend, ev->error, ev->detail);
     } else {
       lua_pushnil(L);
       lua_pushnil(L);
@@ -599,6 +600,7 @@ static int take_event(lua_State *L, context *ctx, connection *c) {
     else lua_pushnil(L);
   }
   b->next++;                       /* taken: nothing from here allocates */
+  ctx->taking = 0;
   if (ev->detail) ras_event_free(ev);
   note_event(c, state);
   return plain ? 3 : 8;
@@ -692,9 +694,16 @@ void bind_run_protected(lua_State *L, context *ctx, lua_CFunction fn, int nargs,
   lua_pushcfunction(L, fn);
   lua_insert(L, base + 2);
   status = lua_pcall(L, nargs, nresults, base + 1);
+  ctx->taking = 0;                 /* an error while taking: the batch goes back */
   bind_return_batch(ctx);
   lua_remove(L, base + 1);
   if (status != LUA_OK) lua_error(L);
+}
+
+void bind_check_pump(lua_State *L, const context *ctx) {
+  if (ctx->taking)
+    luaL_error(L, "ras: no pump, hang-up or close from a finalizer while an event is being "
+               "delivered");
 }
 
 /* next_protected(context, conn, strings): delivers one taken event of conn
@@ -715,6 +724,7 @@ static int next_event(lua_State *L, int conn, connection *c, double seconds) {
   for (;;) {
     context *ctx = c->ctx;
     if (!ctx) return 0;
+    bind_check_pump(L, ctx);
     bind_return_batch(ctx);
     expire(c, now);
     if (ras_feed_take(c->feed, &ctx->batch, 1)) {
@@ -864,6 +874,7 @@ static int hangup(lua_State *L, connection *c, double seconds) {
     lua_pushboolean(L, 1);
     return 1;
   }
+  bind_check_pump(L, c->ctx);
   bind_return_batch(c->ctx);
   if (!c->hangup_started) {
     c->hangup_started = 1;
@@ -1210,6 +1221,7 @@ static int ctx_poll(lua_State *L) {
   context *ctx = bind_open_context(L);
   double seconds = opt_check_seconds(L, 1, RAS_FOREVER);
   double now = os_now(), until = bind_deadline_in(now, seconds);
+  bind_check_pump(L, ctx);
   lua_settop(L, 0);
   for (;;) {
     size_t pending;
@@ -1271,7 +1283,9 @@ static void close_context(context *ctx) {
 }
 
 static int ctx_close(lua_State *L) {
-  close_context(bind_self_context(L));
+  context *ctx = bind_self_context(L);
+  bind_check_pump(L, ctx);
+  close_context(ctx);
   return 0;
 }
 

@@ -56,6 +56,7 @@ static void push_stopped(lua_State *L, context *ctx, int obj) {
   ras_batch *b = &ctx->batch;
   ras_event *ev = &b->ev[b->next];
   connection *w = lua_touserdata(L, obj);
+  ctx->taking = 1;                 /* till b->next++: the batch must stay put */
   lua_createtable(L, 0, 4);
   lua_pushliteral(L, "stopped");
   lua_setfield(L, -2, "change");
@@ -66,6 +67,7 @@ static void push_stopped(lua_State *L, context *ctx, int obj) {
   lua_pushnumber(L, ev->time);
   lua_setfield(L, -2, "time");
   b->next++;                       /* taken: nothing from here allocates */
+  ctx->taking = 0;
   ras_event_free(ev);
   w->gone = 1;
   w->last_state = RAS_Disconnected;
@@ -98,6 +100,7 @@ static void push_change(lua_State *L, context *ctx, int obj) {
     push_stopped(L, ctx, obj);
     return;
   }
+  ctx->taking = 1;                 /* till b->next++: the batch must stay put */
   lua_createtable(L, 0, 5);                                  /* top + 1 */
   lua_getiuservalue(L, obj, USERVAL_CONTEXT);                /* top + 2: the core */
   bind_push_registry(L, top + 2);                            /* top + 3 */
@@ -119,6 +122,7 @@ static void push_change(lua_State *L, context *ctx, int obj) {
   lua_pushnumber(L, ev->time);
   lua_setfield(L, -2, "time");
   b->next++;                       /* taken: nothing from here allocates */
+  ctx->taking = 0;
   ras_event_free(ev);
 }
 
@@ -181,6 +185,7 @@ static int next_change(lua_State *L, int obj, connection *w, double seconds) {
   for (;;) {
     context *ctx = w->ctx;
     if (!ctx || w->gone) return 0;
+    bind_check_pump(L, ctx);
     bind_return_batch(ctx);
     if (ras_feed_take(w->feed, &ctx->batch, 1)) {
       if (!next_visible(ctx, w)) continue;
