@@ -102,8 +102,16 @@ void bind_return_batch(context *ctx);
 void bind_call_handler(lua_State *L, int handler, int obj, int ev, const char *name);
 int bind_push_pollable(lua_State *L, int fd, void *handle, const ras_error *err,
                        const char *other);
+/* pollfd() and pollhandle() of an object's feed (other: the one to use
+ * instead on the wrong platform). */
+int bind_push_feed_pollfd(lua_State *L, const connection *c, const char *other);
+int bind_push_feed_pollhandle(lua_State *L, const connection *c, const char *other);
 double bind_left_until(double until, double now);
 double bind_deadline_in(double now, double seconds);
+/* Pushes an array of { k1 = item.at1, k2 = item.at2 } for n items of size
+ * bytes whose fields at1 and at2 are texts (entries, devices). */
+void bind_push_pairs(lua_State *L, const void *items, size_t n, size_t size, const char *k1,
+                     size_t at1, const char *k2, size_t at2);
 /* A userdata owning an arena (list.h), freed by __gc if an error unwinds. */
 ras_arena *bind_new_arena(lua_State *L);
 

@@ -124,15 +124,8 @@ static int ctx_devices(lua_State *L) {
   luaL_setmetatable(L, BOX_MT);
   *box = list = ctx->backend->devices(ctx->instance, &n, &err);
   if (!list) return bind_push_error_or_raise(L, &err);
-  lua_createtable(L, n < 1024 ? (int)n : 1024, 0);
-  for (size_t i = 0; i < n; i++) {
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, list[i].name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, list[i].type);
-    lua_setfield(L, -2, "type");
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  bind_push_pairs(L, list, n, sizeof *list, "name", offsetof(ras_device_info, name),
+                  "type", offsetof(ras_device_info, type));
   free(*box);
   *box = NULL;
   return 1;

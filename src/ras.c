@@ -501,18 +501,19 @@ static int ended(lua_State *co) {
          (status != LUA_OK && status != LUA_YIELD);
 }
 
-/* The handler (a coroutine) is at the top; only its first result counts. */
-static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int state) {
-  lua_State *co = lua_tothread(L, -1);
+/*
+ * Resumes the handler coroutine co with the values at obj and ev (name
+ * says whose handler, for errors). Pushes its first result and returns 1,
+ * or returns 0 when it gave none or has ended; any further results are
+ * dropped, never moved.
+ */
+static int resume_handler(lua_State *L, lua_State *co, int obj, int ev, const char *name) {
   int status, nres;
-  if (ended(co)) {
-    lua_pop(L, 1);
-    return;
-  }
+  if (ended(co)) return 0;
   if (!resumable(L, co))
-    luaL_error(L, "on_state: the handler coroutine cannot be resumed (it is running)");
-  if (!lua_checkstack(co, 2)) luaL_error(L, "on_state: the handler coroutine's stack is full");
-  lua_pushvalue(L, conn);
+    luaL_error(L, "%s: the handler coroutine cannot be resumed (it is running)", name);
+  if (!lua_checkstack(co, 2)) luaL_error(L, "%s: the handler coroutine's stack is full", name);
+  lua_pushvalue(L, obj);
   lua_pushvalue(L, ev);
   lua_xmove(L, co, 2);
   status = lua_resume(co, L, 2, &nres);
@@ -521,9 +522,16 @@ static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int 
     else lua_xmove(co, L, 1);
     lua_error(L);
   }
-  if (nres > 0) {
-    lua_settop(co, lua_gettop(co) - nres + 1);
-    lua_xmove(co, L, 1);
+  if (nres == 0) return 0;
+  lua_settop(co, lua_gettop(co) - nres + 1);
+  lua_xmove(co, L, 1);
+  return 1;
+}
+
+/* The handler (a coroutine) is at the top; only its first result counts. */
+static void resume_coroutine(lua_State *L, int conn, connection *c, int ev, int state) {
+  lua_State *co = lua_tothread(L, -1);
+  if (resume_handler(L, co, conn, ev, "on_state")) {
     resume_from_handler(L, c, state, lua_gettop(L));
     lua_pop(L, 1);
   }
@@ -540,22 +548,7 @@ void bind_call_handler(lua_State *L, int handler, int obj, int ev, const char *n
     lua_pushvalue(L, ev);
     lua_call(L, 2, 0);
   } else if (lua_isthread(L, handler)) {
-    lua_State *co = lua_tothread(L, handler);
-    int status, nres;
-    if (ended(co)) return;
-    if (!resumable(L, co))
-      luaL_error(L, "%s: the handler coroutine cannot be resumed (it is running)", name);
-    if (!lua_checkstack(co, 2)) luaL_error(L, "%s: the handler coroutine's stack is full", name);
-    lua_pushvalue(L, obj);
-    lua_pushvalue(L, ev);
-    lua_xmove(L, co, 2);
-    status = lua_resume(co, L, 2, &nres);
-    if (status != LUA_OK && status != LUA_YIELD) {
-      if (lua_type(co, -1) == LUA_TSTRING) luaL_traceback(L, co, lua_tostring(co, -1), 0);
-      else lua_xmove(co, L, 1);
-      lua_error(L);
-    }
-    lua_pop(co, nres);   /* results beyond none are ignored */
+    resume_handler(L, lua_tothread(L, handler), obj, ev, name);
   }
   lua_settop(L, top);
 }
@@ -925,18 +918,24 @@ int bind_push_pollable(lua_State *L, int fd, void *handle, const ras_error *err,
   return 1;
 }
 
-static int conn_pollfd(lua_State *L) {
-  connection *c = check_conn(L, 1);
+int bind_push_feed_pollfd(lua_State *L, const connection *c, const char *other) {
   ras_error err = { .code = 0 };
   if (!c->ctx) return bind_push_closed(L);
-  return bind_push_pollable(L, ras_feed_pollfd(c->feed, &err), NULL, &err, "conn:pollhandle()");
+  return bind_push_pollable(L, ras_feed_pollfd(c->feed, &err), NULL, &err, other);
+}
+
+int bind_push_feed_pollhandle(lua_State *L, const connection *c, const char *other) {
+  ras_error err = { .code = 0 };
+  if (!c->ctx) return bind_push_closed(L);
+  return bind_push_pollable(L, -1, ras_feed_pollhandle(c->feed, &err), &err, other);
+}
+
+static int conn_pollfd(lua_State *L) {
+  return bind_push_feed_pollfd(L, check_conn(L, 1), "conn:pollhandle()");
 }
 
 static int conn_pollhandle(lua_State *L) {
-  connection *c = check_conn(L, 1);
-  ras_error err = { .code = 0 };
-  if (!c->ctx) return bind_push_closed(L);
-  return bind_push_pollable(L, -1, ras_feed_pollhandle(c->feed, &err), &err, "conn:pollfd()");
+  return bind_push_feed_pollhandle(L, check_conn(L, 1), "conn:pollfd()");
 }
 
 static int push_events(lua_State *L) {
@@ -1101,17 +1100,26 @@ static int ctx_entries(lua_State *L) {
   void **box = new_box(L);
   *box = list = ctx->backend->entries(ctx->instance, phonebook, &n, &err);
   if (!list) return bind_push_error_or_raise(L, &err);
-  lua_createtable(L, n < 1024 ? (int)n : 1024, 0);
-  for (size_t i = 0; i < n; i++) {
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, list[i].name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, list[i].phonebook);
-    lua_setfield(L, -2, "phonebook");
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  bind_push_pairs(L, list, n, sizeof *list, "name", offsetof(ras_entry_info, name),
+                  "phonebook", offsetof(ras_entry_info, phonebook));
   free_boxed(box);
   return 1;
+}
+
+void bind_push_pairs(lua_State *L, const void *items, size_t n, size_t size, const char *k1,
+                     size_t at1, const char *k2, size_t at2) {
+  lua_createtable(L, n < INT_MAX ? (int)n : INT_MAX, 0);
+  for (size_t i = 0; i < n; i++) {
+    const char *item = (const char *)items + i * size, *v;
+    lua_createtable(L, 0, 2);
+    memcpy(&v, item + at1, sizeof v);
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k1);
+    memcpy(&v, item + at2, sizeof v);
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k2);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
 }
 
 /* What ras.poll's take() (below) works on: one dispatch's progress. */

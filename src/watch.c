@@ -238,17 +238,11 @@ static int w_changes(lua_State *L) {
 /* waiting from a scheduler, closing                                      */
 
 static int w_pollfd(lua_State *L) {
-  connection *w = check_watcher(L, 1);
-  ras_error err = { .code = 0 };
-  if (!w->ctx) return bind_push_closed(L);
-  return bind_push_pollable(L, ras_feed_pollfd(w->feed, &err), NULL, &err, "w:pollhandle()");
+  return bind_push_feed_pollfd(L, check_watcher(L, 1), "w:pollhandle()");
 }
 
 static int w_pollhandle(lua_State *L) {
-  connection *w = check_watcher(L, 1);
-  ras_error err = { .code = 0 };
-  if (!w->ctx) return bind_push_closed(L);
-  return bind_push_pollable(L, -1, ras_feed_pollhandle(w->feed, &err), &err, "w:pollfd()");
+  return bind_push_feed_pollhandle(L, check_watcher(L, 1), "w:pollfd()");
 }
 
 static int w_events(lua_State *L) {
