@@ -122,8 +122,12 @@ describe("the simulator's entries", function()
       assert.are.equal(123, code)
       assert.matches(why, msg, 1, true)
       ok, msg, code = ctx.create_entry { name = name, type = "modem" }
+      assert.is_nil(ok)
+      assert.matches(why, msg, 1, true)
       assert.are.equal(123, code)
       ok, msg, code = ctx.rename_entry(".seeded", name)
+      assert.is_nil(ok)
+      assert.matches(why, msg, 1, true)
       assert.are.equal(123, code)
     end
     assert.are.equal(2, #ctx.entries())

@@ -145,7 +145,8 @@ describe("the simulator's projection", function()
 
   it("is projected at Connected when the states leave out Projected", function()
     local ctx = sim { Short = { step = 0, states = { "OpenPort" }, projection = { interface = "ppp1" } },
-                      Stuck = { step = 60, states = { "OpenPort", "AuthProject" }, projection = { interface = "ppp1" } } }
+                      Stuck = { step = 60, states = { "OpenPort", "AuthProject" },
+                                projection = { interface = "ppp1" } } }
     local stuck = assert(ctx.dial { entry = "Stuck" })
     until_state(stuck, "OpenPort")
     local _, _, code = stuck:projection()

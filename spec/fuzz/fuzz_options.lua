@@ -510,7 +510,9 @@ function M.run(data)
       if not ctx then return end
       local name = chance(4) and value(1) or pick(entry_words)
       local kind = byte() % 3
-      if kind == 0 then try(ctx.set_credentials, name, table_of(credential_keys, function() return chance(3) and value(1) or text() end))
+      if kind == 0 then
+        try(ctx.set_credentials, name,
+            table_of(credential_keys, function() return chance(3) and value(1) or text() end))
       elseif kind == 1 then try(ctx.credentials, name)
       else try(ctx.clear_credentials, name) end
     end,
