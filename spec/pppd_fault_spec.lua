@@ -319,6 +319,14 @@ describe("the pppd backend with a fake pppd", function()
     sh("sleep 1.2")
     local _, out = sh("setsid " .. dir .. "/pppd 60 >/dev/null 2>&1 & echo $!")
     local pid = assert(tonumber(out))
+    -- until setsid has exec'd it, the process is not yet "pppd" (a loaded machine)
+    for _ = 1, 100 do
+      local f = io.open("/proc/" .. pid .. "/comm")
+      local comm = f and f:read("l")
+      if f then f:close() end
+      if comm == "pppd" then break end
+      sh("sleep 0.05")
+    end
     -- a stale file: older than the process it names
     assert(sh("printf '%d\\nlo\\n' " .. pid .. " > " .. dir .. "/run/ppp-old.pid.new && touch -d '-10 seconds' " ..
               dir .. "/run/ppp-old.pid.new && mv " .. dir .. "/run/ppp-old.pid.new " .. dir .. "/run/ppp-old.pid"))
