@@ -22,6 +22,11 @@ local function write_peers()
             "remotename server\nusepeerdns\n")
     f:close()
   end
+  -- IPv6 on both ends (pty-server's later words override its noipv6)
+  local f = assert(io.open("/etc/ppp/peers/ras-info-ipv6", "w"))
+  f:write('pty "', repo, '/spec/pppd/pty-server pap 1 +ipv6"\n',
+          "local +ipv6 noccp noauth nodefaultroute noipdefault lcp-restart 1\nremotename server\n")
+  f:close()
 end
 
 local function connect(ctx, entry)
@@ -105,6 +110,30 @@ describe("pppd statistics, projection and devices", function()
       assert.is_true(conn:hangup())
     end)
   end
+
+  it("projects IPV6CP's interface ids, the kernel's link-local address ending in ours", function()
+    local conn = connect(ctx, "ras-info-ipv6")
+    wait_connected(conn)
+    local p
+    -- IPV6CP may open after IPCP: its projection line comes then
+    for _ = 1, 50 do
+      p = assert(conn:projection())
+      if p.ipv6 then break end
+      sh("sleep 0.1")
+    end
+    local id = "^" .. ("%x%x:"):rep(7) .. "%x%x$"
+    assert.matches(id, p.ipv6 and p.ipv6.interface_id or "")
+    assert.matches(id, p.ipv6.server_interface_id)
+    assert.are_not.equal(p.ipv6.interface_id, p.ipv6.server_interface_id)
+    assert.are.equal("10.0.0.2", p.ipv4.address)
+    -- the last two groups of fe80::<our id> (no zero compression there)
+    local b = {}
+    for byte in p.ipv6.interface_id:gmatch("%x%x") do b[#b + 1] = byte end
+    local tail = ("%x:%x"):format(tonumber(b[5] .. b[6], 16), tonumber(b[7] .. b[8], 16))
+    local _, addrs = sh("ip -6 addr show dev " .. p.interface)
+    assert.is_truthy(addrs:find(":" .. tail, 1, true), addrs)
+    assert.is_true(conn:hangup())
+  end)
 
   it("projects what a foreign pppd's interface tells, and counts its traffic", function()
     local foreign = fixture.foreign_context()
