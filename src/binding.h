@@ -124,7 +124,6 @@ extern const luaL_Reg bind_info_methods[];     /* connection methods */
 void bind_create_watch_metatable(lua_State *L);
 /* dispatch's share for a watcher: delivers its batch's changes to its
  * on_change (or consumes them when it has none); returns how many. */
-size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj,
-                           int registry, size_t limit);
+size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj, size_t limit);
 
 #endif

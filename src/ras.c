@@ -1192,7 +1192,7 @@ static int dispatch(lua_State *L) {
       continue;
     }
     if (c->watch) {
-      rs.n += bind_watch_dispatch(L, ctx, c, 6, 3, rs.limit - rs.n);
+      rs.n += bind_watch_dispatch(L, ctx, c, 6, rs.limit - rs.n);
       lua_settop(L, 5);
       continue;
     }

@@ -139,13 +139,11 @@ static int next_visible(context *ctx, connection *w) {
   return 0;
 }
 
-size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj, int registry,
-                           size_t limit) {
+size_t bind_watch_dispatch(lua_State *L, context *ctx, connection *w, int obj, size_t limit) {
   ras_batch *b = &ctx->batch;
   ras_feed *feed = b->feed;
   size_t n = 0;
   int top = lua_gettop(L), handler;
-  (void)registry;
   lua_getiuservalue(L, obj, USERVAL_HANDLER);
   handler = lua_gettop(L);
   while (n < limit && b->feed == feed && ctx->instance && !w->gone && next_visible(ctx, w)) {
