@@ -177,7 +177,11 @@ describe("doc/api.md", function()
       end
       conn:hangup()
     end
+    local set_by_c = c_function(ras_c, "set_fields") .. c_function(ras_c, "take_event")
     for _, k in ipairs(quoted_matches(ras_c:match("event_code%[%] =(.-);\n"), 'ev%.([%w_]+) = ')) do
+      if not seen[k] then seen[k], names[#names + 1] = true, k end
+    end
+    for _, k in ipairs(quoted_matches(set_by_c, 'lua_setfield%(L, %-2, "([%w_]+)"%)')) do
       if not seen[k] then seen[k], names[#names + 1] = true, k end
     end
     assert.is_true(seen.extended_error and seen.error and seen.elapsed)

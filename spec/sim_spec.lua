@@ -147,3 +147,19 @@ describe("the simulator", function()
     assert.matches("Missing", err)
   end)
 end)
+
+describe("connections() of the simulator", function()
+  it("names each connection's own entry when names repeat and alternate", function()
+    -- a listing shares the copy of a name repeated from the last two: a cycle
+    -- of three names shows that equal texts are shared and others are not
+    local order = { "Alpha", "Beta", "Gamma", "Alpha", "Beta", "Gamma", "Gamma", "Alpha" }
+    local ctx = sim({ Alpha = {}, Beta = {}, Gamma = {} }, { established = order })
+    local counts = {}
+    for _, conn in ipairs(ctx.connections()) do
+      counts[conn.entry] = (counts[conn.entry] or 0) + 1
+      assert.are.equal("sim", conn.phonebook)
+    end
+    assert.are.same({ Alpha = 3, Beta = 2, Gamma = 3 }, counts)
+    ctx:close()
+  end)
+end)

@@ -27,25 +27,41 @@ void *ras_list_add(ras_list *l) {
   return item;
 }
 
+/* A listing names the same entry and phonebook item after item: a text
+ * equal to one of the last two kept shares its copy (compared by content,
+ * since a backend may pass one buffer with new text each time). */
+static size_t recent_text(const ras_list *l, const char *s) {
+  for (int i = 0; i < 2; i++)
+    if (l->recent[i] && strcmp(l->texts + l->recent[i] - 1, s) == 0) return l->recent[i];
+  return 0;
+}
+
 void ras_list_text(ras_list *l, void *item, size_t field, const char *s) {
-  size_t len = s ? strlen(s) + 1 : 1;
+  size_t len;
   uintptr_t at;
   if (l->failed) return;
-  if (l->texts_len + len > l->texts_cap) {
-    size_t cap = l->texts_cap ? 2 * l->texts_cap : 256;
-    char *texts;
-    while (cap < l->texts_len + len) cap *= 2;
-    texts = realloc(l->texts, cap);
-    if (!texts) {
-      l->failed = 1;
-      return;
+  if (!s) s = "";
+  at = recent_text(l, s);
+  if (!at) {
+    len = strlen(s) + 1;
+    if (l->texts_len + len > l->texts_cap) {
+      size_t cap = l->texts_cap ? 2 * l->texts_cap : 256;
+      char *texts;
+      while (cap < l->texts_len + len) cap *= 2;
+      texts = realloc(l->texts, cap);
+      if (!texts) {
+        l->failed = 1;
+        return;
+      }
+      l->texts = texts;
+      l->texts_cap = cap;
     }
-    l->texts = texts;
-    l->texts_cap = cap;
+    memcpy(l->texts + l->texts_len, s, len);
+    at = (uintptr_t)l->texts_len + 1;
+    l->texts_len += len;
+    l->recent[1] = l->recent[0];
+    l->recent[0] = at;
   }
-  memcpy(l->texts + l->texts_len, s ? s : "", len);
-  at = (uintptr_t)l->texts_len + 1;
-  l->texts_len += len;
   memcpy((char *)item + field, &at, sizeof at);
 }
 
@@ -89,6 +105,7 @@ void ras_list_free(ras_list *l) {
   free(l->texts);
   l->items = l->texts = NULL;
   l->n = l->cap = l->texts_len = l->texts_cap = 0;
+  l->recent[0] = l->recent[1] = 0;
 }
 
 /* ---------------------------------------------------------------------- */

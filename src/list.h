@@ -19,13 +19,14 @@ typedef struct ras_list {
   size_t item_size, n, cap;
   char *texts;
   size_t texts_len, texts_cap;
+  size_t recent[2];             /* offsets + 1 of the last two texts kept */
   int failed;
 } ras_list;
 
 /* A zeroed ras_list with item_size set is an empty list. */
 void *ras_list_add(ras_list *l);
 /* Sets the text field at `field` (a const char * in the item) to a copy of
- * s (NULL: ""). */
+ * s (NULL: ""); a text equal to one of the last two kept shares its copy. */
 void ras_list_text(ras_list *l, void *item, size_t field, const char *s);
 /* Room for n items and `texts` bytes of text at once (when the caller
  * knows); 0, or -1 when out of memory (the list stays usable). */

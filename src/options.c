@@ -272,29 +272,47 @@ static void read_array(reader *rd, int t, const ras_field *f, char *base,
 /* ---------------------------------------------------------------------- */
 /* records                                                                */
 
-static int known_field(const ras_record *r, const char *key, size_t len) {
-  if (!r) return 0;
+/* The index of r's field named key, or -1. */
+static int field_index(const ras_record *r, const char *key, size_t len) {
+  if (!r) return -1;
   for (const ras_field *f = r->fields; f->name; f++)
-    if (strlen(f->name) == len && memcmp(f->name, key, len) == 0) return 1;
-  return 0;
+    if (f->name[0] == key[0] && strlen(f->name) == len && memcmp(f->name, key, len) == 0)
+      return (int)(f - r->fields);
+  return -1;
 }
 
-/* Raises for the first key of t that the record does not know (raw walk). */
-static void check_keys(reader *rd, int t, const ras_record *r) {
+/* Every field, for a table whose metatable may answer for absent keys. */
+#define ALL_FIELDS (~(uint64_t)0)
+
+/*
+ * Raises for the first key of t that the record does not know (raw walk).
+ * Returns the fields present: bit i for field i. A table with a metatable
+ * (or a record of over 64 fields) has them all, since __index may answer
+ * for keys the walk did not see; a plain table needs no lua_getfield for
+ * its absent fields, which a dial's dozen mostly are.
+ */
+static uint64_t check_keys(reader *rd, int t, const ras_record *r) {
   lua_State *L = rd->L;
+  uint64_t present = 0;
+  int plain = !lua_getmetatable(L, t);
+  if (!plain) lua_pop(L, 1);
   lua_pushnil(L);
   while (lua_next(L, t)) {
     size_t len;
     const char *key;
+    int i;
     lua_pop(L, 1);
     key = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-    if (!key || !known_field(r, key, len)) {
+    i = key ? field_index(r, key, len) : -1;
+    if (i < 0) {
       char text[80];
       describe_key(L, lua_gettop(L), text, sizeof text);
       path_push(rd, text, strlen(text), 0);
       luaL_error(L, "unknown %s '%s'", rd->noun, rd->path);
     }
+    present |= i < 64 ? (uint64_t)1 << i : ALL_FIELDS;
   }
+  return plain ? present : ALL_FIELDS;
 }
 
 /* A table of records keyed by name: its pairs are collected raw first, so
@@ -407,11 +425,21 @@ static void read_field(reader *rd, const ras_field *f, char *base) {
 static void read_record(reader *rd, int t, const ras_record *r, char *base) {
   lua_State *L = rd->L;
   const char *why, *field = NULL;
+  uint64_t present;
   if (r && r->init) r->init(base);
   if (!t) return;
-  check_keys(rd, t, r);
+  present = check_keys(rd, t, r);
   for (const ras_field *f = r ? r->fields : NULL; f && f->name; f++) {
-    size_t old = path_push(rd, f->name, strlen(f->name), 0);
+    size_t i = (size_t)(f - r->fields), old;
+    if (i < 64 && !(present >> i & 1)) {     /* absent from a plain table */
+      if (f->flags & RAS_REQUIRED) {
+        old = path_push(rd, f->name, strlen(f->name), 0);
+        fail(rd, "missing");
+        path_pop(rd, old);
+      }
+      continue;
+    }
+    old = path_push(rd, f->name, strlen(f->name), 0);
     luaL_checkstack(L, 8, "nested options");
     if (lua_getfield(L, t, f->name) == LUA_TNIL) {
       if (f->flags & RAS_REQUIRED) fail(rd, "missing");

@@ -383,33 +383,21 @@ static const char strings_key = 0;   /* its address keys the registry */
  * less than one from C to Lua.
  */
 static const char event_code[] =
-  "local names, groups, substates = ...\n"
-  "local function named(c, ss)\n"          /* codes the module does not know */
-  /* bits 0x2000 and 0x1000 by floored modulo: `&` is 5.3 syntax */
-  "  local g = c % 0x4000 >= 0x2000 and 'terminal' or c % 0x2000 >= 0x1000 and 'paused' or 'running'\n"
-  "  return names[c] or 'State' .. c, groups[c] or g, substates[ss] or 'Substate' .. ss\n"
-  "end\n"
-  "local function fill(ev, started, c, t, ss, sub, e, m, x)\n"
-  "  local s, g, sn = names[c], groups[c], substates[ss or 0]\n"
-  "  if not (s and sn) then s, g, sn = named(c, ss or 0) end\n"
-  "  ev.state = s ev.state_code = c ev.group = g ev.substate = sn\n"
-  "  ev.subentry = sub or 1 ev.time = t ev.elapsed = t - started\n"
-  "  if e then ev.error = e ev.message = m end\n"
-  "  if x then ev.extended_error = x end\n"
+  "local names, groups = ...\n"
+  "local function fill(ev, started, c, t)\n"
+  "  ev.state = names[c] ev.state_code = c ev.group = groups[c] ev.substate = 'None'\n"
+  "  ev.subentry = 1 ev.time = t ev.elapsed = t - started\n"
   "  return ev\n"
   "end\n"
   "local function run(take, h, conn, started)\n"
-  "  local r\n"
+  "  local names, groups, r = names, groups\n"   /* locals: cheaper than upvalues */
   "  while true do\n"
-  "    local ev, c, t, ss, sub, e, m, x = take(r)\n"
-  "    if not ev then return end\n"
-  "    if ss then\n"                            /* not the plain case */
-  "      fill(ev, started, c, t, ss, sub, e, m, x)\n"
-  "    else\n"
-  "      local s = names[c]\n"
-  "      if not s then s = named(c, 0) end\n"
-  "      ev.state = s ev.state_code = c ev.group = groups[c] ev.substate = 'None'\n"
+  "    local ev, c, t = take(r)\n"
+  "    if c then\n"                             /* plain: its fields are ours to set */
+  "      ev.state = names[c] ev.state_code = c ev.group = groups[c] ev.substate = 'None'\n"
   "      ev.subentry = 1 ev.time = t ev.elapsed = t - started\n"
+  "    elseif not ev then\n"
+  "      return\n"
   "    end\n"
   "    r = h(conn, ev)\n"
   "  end\n"
@@ -437,20 +425,15 @@ static void create_strings(lua_State *L) {
     lua_error(L);
   lua_createtable(L, RAS_ApplySettings, ras_state_count());     /* names by code */
   lua_createtable(L, RAS_ApplySettings, ras_state_count());     /* groups by code */
-  lua_createtable(L, 0, 4);                                      /* substates */
   for (int i = 0; i < ras_state_count(); i++) {
     const char *name;
     int code = ras_state_at(i, &name);
     lua_pushstring(L, name);
-    lua_rawseti(L, -4, code);
-    lua_pushstring(L, ras_group_name(ras_state_group(code)));
     lua_rawseti(L, -3, code);
+    lua_pushstring(L, ras_group_name(ras_state_group(code)));
+    lua_rawseti(L, -2, code);
   }
-  for (int i = 0; i < 4; i++) {
-    lua_pushstring(L, ras_substate_name(substates[i]));
-    lua_rawseti(L, -2, substates[i]);
-  }
-  lua_call(L, 3, 2);
+  lua_call(L, 2, 2);
   lua_rawseti(L, -3, S_RUN);
   lua_rawseti(L, -2, S_FILL);
   for (int i = 0; i < 4; i++) {
@@ -561,42 +544,70 @@ static void note_event(connection *c, int state) {
   if (state == RAS_Disconnected) start_hangup(c);
 }
 
+/* A plain event: no error, substate None, the one subentry, a state the
+ * module names. S_FILL and S_RUN give those their fields. */
+static int is_plain(const ras_event *ev) {
+  return !ev->error && !ev->extended_error && !ev->substate && ev->subentry <= 1 &&
+         ((unsigned)ev->state <= RAS_ApplySettings || ras_state_name(ev->state));
+}
+
+/* Sets every field of the event table at the top for an event that is not
+ * plain: rare, so C does it, with the table's room made beforehand. */
+static void set_fields(lua_State *L, int strings, const ras_event *ev, double started) {
+  push_state_name(L, ev->state);
+  lua_setfield(L, -2, "state");
+  lua_pushinteger(L, ev->state);
+  lua_setfield(L, -2, "state_code");
+  lua_pushstring(L, ras_group_name(ras_state_group(ev->state)));
+  lua_setfield(L, -2, "group");
+  push_substate(L, strings, ev->substate);
+  lua_setfield(L, -2, "substate");
+  lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
+  lua_setfield(L, -2, "subentry");
+  lua_pushnumber(L, ev->time);
+  lua_setfield(L, -2, "time");
+  lua_pushnumber(L, ev->time - started);
+  lua_setfield(L, -2, "elapsed");
+  if (ev->error) {
+    lua_pushinteger(L, ev->error);
+    lua_setfield(L, -2, "error");
+  }
+  if (ev->extended_error) {
+    lua_pushinteger(L, ev->extended_error);
+    lua_setfield(L, -2, "extended_error");
+  }
+}
+
 /*
- * Takes the next event of the context's batch (c's): pushes a new table
- * for it and its values: the state and the time, then for any but a plain
- * event (no error, substate None, subentry 1) the substate, subentry,
- * error, message and extended error; returns how many values were pushed. Whatever can fail for want of
- * memory (the table, the message) happens before the event leaves the
- * batch, so such an error loses nothing: the batch goes back. The caller
- * makes sure of stack room (12 slots).
+ * Takes the next event of the context's batch (c's) and pushes a new table
+ * for it. A plain event's table is empty, and its state code and time
+ * follow it (3 values), for Lua to fill; any other's comes filled (1
+ * value). Whatever can fail for want of memory (the table, a name, the
+ * message) happens before the event leaves the batch, so such an error
+ * loses nothing: the batch goes back. The caller makes sure of stack room
+ * (8 slots).
  */
-static int take_event(lua_State *L, context *ctx, connection *c) {
+static int take_event(lua_State *L, context *ctx, connection *c, int strings) {
   ras_batch *b = &ctx->batch;
   ras_event *ev = &b->ev[b->next];
-  int state = ev->state, plain = !ev->error && !ev->extended_error && !ev->substate &&
-                                 ev->subentry <= 1;
+  int state = ev->state, plain = is_plain(ev);
   ctx->taking = 1;                 /* till b->next++: the batch must stay put */
   lua_createtable(L, 0, plain ? 7 : 10);
-  lua_pushinteger(L, state);
-  lua_pushnumber(L, ev->time);
-  if (!plain) {
-    lua_pushinteger(L, ev->substate);
-    lua_pushinteger(L, ev->subentry > 1 ? ev->subentry : 1);
+  if (plain) {
+    lua_pushinteger(L, state);
+    lua_pushnumber(L, ev->time);
+  } else {
+    set_fields(L, strings, ev, c->started);
     if (ev->error) {
-      lua_pushinteger(L, ev->error);
       bind_push_error_message(L, ctx->backend, ev->error, ev->detail);
-    } else {
-      lua_pushnil(L);
-      lua_pushnil(L);
+      lua_setfield(L, -2, "message");
     }
-    if (ev->extended_error) lua_pushinteger(L, ev->extended_error);
-    else lua_pushnil(L);
   }
   b->next++;                       /* taken: nothing from here allocates */
   ctx->taking = 0;
   if (ev->detail) ras_event_free(ev);
   note_event(c, state);
-  return plain ? 3 : 8;
+  return plain ? 3 : 1;
 }
 
 /*
@@ -608,12 +619,15 @@ static int take_event(lua_State *L, context *ctx, connection *c) {
  */
 static void deliver_event(lua_State *L, context *ctx, connection *c, int conn, int handler,
                           int strings) {
-  int top = lua_gettop(L), state = ctx->batch.ev[ctx->batch.next].state, n;
+  int top = lua_gettop(L), state = ctx->batch.ev[ctx->batch.next].state;
   lua_rawgeti(L, strings, S_FILL);
-  n = take_event(L, ctx, c);                /* fill, ev, c, t, … */
-  lua_pushnumber(L, c->started);
-  lua_insert(L, top + 3);                   /* fill(ev, started, c, t, …) */
-  lua_call(L, n + 1, 1);                    /* the table, at top + 1 */
+  if (take_event(L, ctx, c, strings) == 3) {   /* fill, ev, c, t */
+    lua_pushnumber(L, c->started);
+    lua_insert(L, top + 3);                     /* fill(ev, started, c, t) */
+    lua_call(L, 4, 1);                          /* the table, at top + 1 */
+  } else {
+    lua_remove(L, top + 1);
+  }
   if (lua_isfunction(L, handler)) {
     lua_pushvalue(L, handler);
     lua_pushvalue(L, conn);
@@ -1147,7 +1161,7 @@ static int take_next(lua_State *L) {
     return 0;
   rs->last_state = b->ev[b->next].state;
   rs->n++;
-  return take_event(L, ctx, rs->c);
+  return take_event(L, ctx, rs->c, lua_upvalueindex(2));
 }
 
 /* Events of a connection without a handler: consumed, no table made. */
