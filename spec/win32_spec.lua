@@ -83,6 +83,24 @@ describe("the win32 backend", function()
       for i = 1, 8 do assert.is_true(conns[i]:hangup()) end
     end)
 
+    it("delivers a state the module does not name as StateN, with its code and group", function()
+      -- 0x77: a running state no Windows has yet; every handler style sees it alike
+      local seen, done
+      local conn = assert(ctx.dial { entry = "ok;step=1;extra=0x77", on_state = function(_, ev)
+        if ev.state_code == 0x77 then seen = ev end
+        done = ev.group == "terminal"
+      end })
+      while not done do ctx.poll(5) end
+      assert.are.same({ state = "State119", state_code = 0x77, group = "running", substate = "None",
+                        subentry = 1, time = seen.time, elapsed = seen.elapsed }, seen)
+      assert.is_number(seen.time)
+      assert.is_true(seen.elapsed >= 0)
+      local states = collect(assert(dial(ctx, "ok;step=1;extra=0x77")))
+      assert.are.equal("State119", states[6])
+      assert.are.equal("Connected", states[#states])
+      assert.is_true(conn:hangup())
+    end)
+
     it("reports a failure as one Disconnected carrying the error", function()
       local conn = assert(dial(ctx, "ok;step=1;fail_at=Authenticate;error=718"))
       local states = collect(conn)

@@ -47,6 +47,8 @@
  *                 given the same handle value under a new correlation GUID)
  *             hold_at=STATE (the dial stops after reporting STATE, as if the
  *                 peer never answered, until it is hung up)
+ *             extra=STATE (also reports STATE, a number, after
+ *                 AllDevicesConnected: a state a newer Windows might have)
  *             vpn=1 (device "vpn" / "WAN Miniport (PPTP)")
  *             wide=1 (device name of 128 x U+4E2D, the longest there is)
  *             grow_conns=N, grow_entries=N (the next N RasEnumConnectionsW /
@@ -191,6 +193,7 @@ typedef struct {
     BOOL vpn, wide, ikev2;
     int fail_at; /* a RASCONNSTATE, or -1 */
     int hold_at; /* a RASCONNSTATE, or -1 */
+    int extra;   /* a RASCONNSTATE reported after the link states, or -1 */
 } scenario;
 
 typedef struct conn {
@@ -324,6 +327,7 @@ static BOOL parse_option(char *opt, scenario *sc)
     if (strcmp(opt, "error") == 0) return parse_number(value, &sc->error);
     if (strcmp(opt, "fail_at") == 0) return (sc->fail_at = parse_state(value)) >= 0;
     if (strcmp(opt, "hold_at") == 0) return (sc->hold_at = parse_state(value)) >= 0;
+    if (strcmp(opt, "extra") == 0) return (sc->extra = parse_state(value)) >= 0;
     if (strcmp(opt, "late") == 0) return parse_number(value, &sc->late);
     if (strcmp(opt, "dial_error") == 0) return parse_number(value, &sc->dial_error);
     if (strcmp(opt, "redial_after") == 0) return parse_number(value, &sc->redial_after);
@@ -358,6 +362,7 @@ static BOOL parse_scenario(const WCHAR *entry, scenario *sc, BOOL any_name)
     sc->late = default_late;
     sc->fail_at = -1;
     sc->hold_at = -1;
+    sc->extra = -1;
     char *keyword = strtok_r(text, ";", &save);
     BOOL known = any_name || (keyword && is_extra_entry(keyword));
     for (size_t i = 0; keyword && i < COUNT(keywords); i++) {
@@ -804,6 +809,8 @@ static BOOL run_dial(conn *c)
     for (size_t i = 0; i < COUNT(link); i++)
         if (!advance(c, link[i]))
             return FALSE;
+    if (c->sc.extra >= 0 && !advance(c, (RASCONNSTATE)c->sc.extra))
+        return FALSE;
     if (!authenticate(c))
         return FALSE;
     if (c->sc.kind == K_CALLBACK && !call_back(c))
