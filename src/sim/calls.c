@@ -87,9 +87,9 @@ static int use_entry_credentials(given *g, const scenario *sc, int saved) {
   int ok = 1;
   const char *user = NULL;
   char *password = NULL, *copy;
-  if (saved && !g->password && sc->saved_password)
-    password = sim_dup_text(sc->saved_password, &ok);
-  if (saved && !g->password && sc->saved_user) user = sc->saved_user;
+  if (saved && !g->password && sc->saved.password)
+    password = sim_dup_text(sc->saved.password, &ok);
+  if (saved && !g->password && sc->saved.user) user = sc->saved.user;
   else if (sc->props.given & RAS_ENTRY_USERNAME) user = sc->props.username;
   copy = g->user ? NULL : sim_dup_text(user, &ok);
   if (!ok) {

@@ -50,11 +50,23 @@ ras_entry_info *sim_entries(ras_instance *s, const char *phonebook, size_t *n,
   return list;
 }
 
+/* The book phonebook names (NULL: the default one), *i the place of the
+ * entry name in it; NULL with *err when there is no such entry. */
+static sim_book *locate(sim *s, const char *name, const char *phonebook, size_t *i,
+                        ras_error *err) {
+  sim_book *book = sim_find_book(s, phonebook);
+  int found = 0;
+  *i = book ? sim_book_place(book, name, &found) : 0;
+  if (found) return book;
+  sim_no_entry(err, name, phonebook ? phonebook : s->books[0]->name);
+  return NULL;
+}
+
 /* The entry name in book (NULL: the default one), or NULL with *err. */
 static scenario *lookup(sim *s, const char *name, const char *book, ras_error *err) {
-  scenario *sc = sim_book_find(sim_find_book(s, book), name);
-  if (!sc) sim_no_entry(err, name, book ? book : s->books[0]->name);
-  return sc;
+  size_t i;
+  sim_book *b = locate(s, name, book, &i, err);
+  return b ? b->entries[i] : NULL;
 }
 
 static const char **arena_texts(ras_arena *a, const char *const *texts, size_t n) {
@@ -144,17 +156,14 @@ int sim_update_entry(ras_instance *s, const char *name, const char *phonebook,
 int sim_rename_entry(ras_instance *s, const char *old_name, const char *new_name,
                      const char *phonebook, ras_error *err) {
   const char *why = bad_name(new_name);
-  int ok = 1, found, rc = 0;
+  int ok = 1, rc = 0;
   char *copy = why ? NULL : sim_dup_text(new_name, &ok);
   sim_book *book;
   scenario *sc;
   size_t i;
   if (!ok) return ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   os_mutex_lock(s->lock);
-  book = sim_find_book(s, phonebook);
-  i = book ? sim_book_place(book, old_name, &found) : 0;
-  if (!book || !found)
-    rc = sim_no_entry(err, old_name, phonebook ? phonebook : s->books[0]->name);
+  if (!(book = locate(s, old_name, phonebook, &i, err))) rc = err->code;
   else if (why) rc = invalid_name(err, why);
   else if (sim_book_find(book, new_name))
     rc = ras_fail(err, RAS_ERROR_ALREADY_EXISTS, "the phonebook '%.64s' has an entry '%.64s'",
@@ -174,12 +183,10 @@ int sim_rename_entry(ras_instance *s, const char *old_name, const char *new_name
 int sim_delete_entry(ras_instance *s, const char *name, const char *phonebook,
                      ras_error *err) {
   sim_book *book;
-  int found, rc = 0;
+  int rc = 0;
   size_t i;
   os_mutex_lock(s->lock);
-  book = sim_find_book(s, phonebook);
-  i = book ? sim_book_place(book, name, &found) : 0;
-  if (!book || !found) rc = sim_no_entry(err, name, phonebook ? phonebook : s->books[0]->name);
+  if (!(book = locate(s, name, phonebook, &i, err))) rc = err->code;
   else sim_scenario_unref(sim_book_take(book, i));   /* its calls keep theirs */
   os_mutex_unlock(s->lock);
   return rc;
@@ -204,10 +211,10 @@ int sim_credentials(ras_instance *s, const char *entry, const char *phonebook,
   os_mutex_lock(s->lock);
   if (!(sc = lookup(s, entry, phonebook, err))) rc = err->code;
   else {
-    sim_copy_text(out->username, sizeof out->username, sc->saved_user);
-    sim_copy_text(out->domain, sizeof out->domain, sc->saved_domain);
-    out->saved_password = sc->saved_password != NULL;
-    out->saved_psk = sc->saved_psk != NULL;
+    sim_copy_text(out->username, sizeof out->username, sc->saved.user);
+    sim_copy_text(out->domain, sizeof out->domain, sc->saved.domain);
+    out->saved_password = sc->saved.password != NULL;
+    out->saved_psk = sc->saved.psk != NULL;
   }
   os_mutex_unlock(s->lock);
   return rc;
@@ -216,24 +223,24 @@ int sim_credentials(ras_instance *s, const char *entry, const char *phonebook,
 int sim_set_credentials(ras_instance *s, const char *entry, const char *phonebook,
                         const ras_credentials *cred, ras_error *err) {
   int ok = 1, rc = 0;
-  char *user = sim_dup_text(cred->username, &ok), *domain = sim_dup_text(cred->domain, &ok);
-  char *password = sim_dup_text(cred->password, &ok), *psk = sim_dup_text(cred->psk, &ok);
+  saved_credentials copy;
   scenario *sc = NULL;
+  copy.user = sim_dup_text(cred->username, &ok);
+  copy.domain = sim_dup_text(cred->domain, &ok);
+  copy.password = sim_dup_text(cred->password, &ok);
+  copy.psk = sim_dup_text(cred->psk, &ok);
   if (!ok) rc = ras_fail(err, RAS_ERROR_NOT_ENOUGH_MEMORY, "not enough memory");
   os_mutex_lock(s->lock);
   if (rc == 0 && !(sc = lookup(s, entry, phonebook, err))) rc = err->code;
-  if (sc) {
-    sim_replace_text(&sc->saved_user, user);
-    sim_replace_text(&sc->saved_domain, domain);
-    sim_replace_text(&sc->saved_password, password);
-    sim_replace_text(&sc->saved_psk, psk);
-    user = domain = password = psk = NULL;
+  if (sc) {                      /* what is not given stays as it was */
+    sim_replace_text(&sc->saved.user, copy.user);
+    sim_replace_text(&sc->saved.domain, copy.domain);
+    sim_replace_text(&sc->saved.password, copy.password);
+    sim_replace_text(&sc->saved.psk, copy.psk);
+    copy = (saved_credentials){ .user = NULL };
   }
   os_mutex_unlock(s->lock);
-  sim_free_secret(&user);
-  sim_free_secret(&domain);
-  sim_free_secret(&password);
-  sim_free_secret(&psk);
+  sim_forget_saved(&copy);
   return rc;
 }
 
@@ -243,12 +250,7 @@ int sim_clear_credentials(ras_instance *s, const char *entry, const char *phoneb
   int rc = 0;
   os_mutex_lock(s->lock);
   if (!(sc = lookup(s, entry, phonebook, err))) rc = err->code;
-  else {
-    sim_free_secret(&sc->saved_user);
-    sim_free_secret(&sc->saved_domain);
-    sim_free_secret(&sc->saved_password);
-    sim_free_secret(&sc->saved_psk);
-  }
+  else sim_forget_saved(&sc->saved);
   os_mutex_unlock(s->lock);
   return rc;
 }

@@ -25,6 +25,12 @@
 #include "../backend.h"
 #include "../idmap.h"
 
+/* An entry's saved credentials (set_credentials): copies, wiped when they
+ * are freed; NULL: none saved. */
+typedef struct saved_credentials {
+  char *user, *domain, *password, *psk;
+} saved_credentials;
+
 /*
  * What a dial to one entry does, and the entry itself. Its behaviour is
  * fixed when it is made; its name, properties and saved credentials
@@ -50,7 +56,7 @@ typedef struct scenario {
   char device_name[RAS_MAX_DEVICE_NAME + 1];
   char local_address[64], remote_address[64];
   ras_entry props;                /* its texts are the scenario's; no name */
-  char *saved_user, *saved_domain, *saved_password, *saved_psk;
+  saved_credentials saved;
 } scenario;
 
 typedef struct sim_book {
@@ -203,6 +209,7 @@ void sim_scenario_unref(scenario *sc);
 int sim_copy_scenario(scenario *sc, const scenario_config *cf);
 void sim_free_props(ras_entry *e);
 int sim_merge_props(ras_entry *out, const ras_entry *old, const ras_entry *changes);
+void sim_forget_saved(saved_credentials *t);
 
 /* book.c (sim lock held, or not yet shared) */
 int sim_seed_book(sim *s, const sim_config *cf);

@@ -108,11 +108,15 @@ void sim_free_scenario(scenario *sc) {
   if (sc->states != sim_default_states) free(sc->states);
   free(sc->projection);
   sim_free_props(&sc->props);
-  sim_free_secret(&sc->saved_user);
-  sim_free_secret(&sc->saved_domain);
-  sim_free_secret(&sc->saved_password);
-  sim_free_secret(&sc->saved_psk);
+  sim_forget_saved(&sc->saved);
   free(sc);
+}
+
+void sim_forget_saved(saved_credentials *t) {
+  sim_free_secret(&t->user);
+  sim_free_secret(&t->domain);
+  sim_free_secret(&t->password);
+  sim_free_secret(&t->psk);
 }
 
 void sim_scenario_unref(scenario *sc) {
