@@ -1,6 +1,6 @@
 # mk/windows.mk -- cross-build of the module for Windows and its Wine test harness.
 #
-# Included by the top-level Makefile, which provides RAS_SRC and BUILD.
+# Included by the top-level Makefile, which provides RAS_SRC, RAS_HDR and BUILD.
 # Targets: windows (lua54.dll, liblua54.dll.a, lua.exe, ras.dll, rasapi32.dll
 # and double_test.exe for x86_64 in build/windows, the same for i686 in
 # build/windows-i686), check-double and test-windows (everything under Wine:
@@ -109,7 +109,7 @@ $(WIN)/lua.exe: $(LUA_SRC_DIR)/lua.c $(WIN)/lua54.dll
 # --- the module ---------------------------------------------------------------
 # One compiler call: the module is small, and this needs no object naming scheme
 # for sources that may live outside src/.
-$(WIN)/ras.dll: $(RAS_WIN_SRC) $(wildcard src/*.h) $(WIN)/liblua54.dll.a | $(LUA_STAMP)
+$(WIN)/ras.dll: $(RAS_WIN_SRC) $(RAS_HDR) $(WIN)/liblua54.dll.a | $(LUA_STAMP)
 	$(WIN_CC) -O2 $(WIN_WARN) -DLUA_BUILD_AS_DLL -I$(LUA_SRC_DIR) -Isrc $(RAS_WIN_CFLAGS) \
 		-shared $(WIN_LDFLAGS) -o $@ $(RAS_WIN_SRC) $(RAS_WIN_LIBS)
 

@@ -31,8 +31,11 @@ build = {
       ras = {
          sources = {
             "src/ras.c", "src/options.c", "src/entries.c", "src/watch.c", "src/info.c", "src/queue.c", "src/idmap.c", "src/list.c",
-            "src/states.c", "src/errors.c", "src/backends.c", "src/backend_sim.c",
+            "src/states.c", "src/errors.c", "src/backends.c",
             "src/backend_win32.c", "src/os_posix.c", "src/os_win32.c",
+            "src/sim/backend.c", "src/sim/options.c", "src/sim/scenario.c", "src/sim/book.c",
+            "src/sim/text.c", "src/sim/thread.c", "src/sim/calls.c", "src/sim/entries.c",
+            "src/sim/watch.c", "src/sim/activity.c", "src/sim/info.c",
             "src/pppd/backend.c", "src/pppd/channel.c", "src/pppd/watcher.c",
             "src/pppd/spawn.c", "src/pppd/foreign.c", "src/pppd/watch.c", "src/pppd/info.c",
             "src/pppd/entries.c", "src/pppd/secrets.c",

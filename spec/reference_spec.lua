@@ -122,7 +122,11 @@ local ras_c = read("src/ras.c")
 local entries_c = read("src/entries.c")
 local watch_c = read("src/watch.c")
 local info_c = read("src/info.c")
-local sim_c = read("src/backend_sim.c")
+local sim_c = ""    -- the simulator's parts (src/sim/)
+for _, part in ipairs { "backend", "options", "scenario", "book", "text", "thread", "calls",
+                        "entries", "watch", "activity", "info" } do
+  sim_c = sim_c .. read("src/sim/" .. part .. ".c")
+end
 local pppd_c = ""   -- the Linux backend's parts (src/pppd/)
 for _, part in ipairs { "backend", "channel", "watcher", "spawn", "foreign" } do
   pppd_c = pppd_c .. read("src/pppd/" .. part .. ".c")
@@ -252,7 +256,7 @@ describe("doc/api.md", function()
     end
   end)
 
-  it("documents every simulator option and scenario field (src/backend_sim.c)", function()
+  it("documents every simulator option and scenario field (src/sim/options.c)", function()
     assert_documented("The simulator backend (sim)", schema_fields(sim_c, "sim_fields"), plain)
     local fields = schema_fields(sim_c, "scenario_fields")
     for _, k in ipairs(schema_fields(sim_c, "fail_fields")) do fields[#fields + 1] = "fail." .. k end
