@@ -133,7 +133,7 @@ PPPD_SPECS := spec/pppd_spec.lua spec/dial_spec.lua spec/delivery_spec.lua spec/
 	spec/secrets_spec.lua spec/scheduler_spec.lua spec/module_spec.lua \
 	spec/rasdial_spec.lua spec/pppd_link_spec.lua spec/pppd_fault_spec.lua \
 	spec/pppd_vpn_spec.lua spec/pppd_watch_spec.lua spec/pppd_info_spec.lua \
-	spec/pppd_entries_spec.lua spec/entries_spec.lua spec/info_spec.lua
+	spec/pppd_entries_spec.lua spec/entries_spec.lua spec/info_spec.lua spec/watch_spec.lua
 
 test-pppd: all
 	@sh mk/deps.sh test pppd
