@@ -286,3 +286,128 @@ describe("pppd watcher on a host without links", function()
     os.remove(tmp)
   end)
 end)
+
+-- This context's own dials reach its watchers from the dial itself (the
+-- plugin's ip-up, pppd's exit), not from pid files: against a fake pppd (a
+-- shell script given as `pppd` that speaks the plugin protocol on fd 3 and
+-- writes no pid file), on any Linux host. `make check-tsan-pppd` runs these
+-- under ThreadSanitizer (it cannot run inside User-Mode Linux).
+describe("pppd watcher of the context's own dials, with a fake pppd", function()
+  local linux = package.config:sub(1, 1) == "/" and io.open("/proc/self/stat") and
+                (os.getenv("LD_PRELOAD") or ""):find("tsan", 1, true) == nil
+  if not linux then
+    it("needs Linux, and popen", function() pending("the pppd backend is Linux only") end)
+    return
+  end
+
+  local dir, ctx
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(sh("mkdir -p " .. dir .. "/peers " .. dir .. "/run"))
+    assert(io.open(dir .. "/peers/fake", "w")):close()
+    assert(io.open(dir .. "/plugin.so", "w")):close()   -- the fake loads no plugin
+  end)
+  after_each(function()
+    if ctx then ctx.close() end
+    ctx = nil
+    sh("rm -rf " .. dir)
+  end)
+
+  -- A context whose pppd is the shell script `body` ($$ is pppd's pid).
+  local function fake(body)
+    local path = dir .. "/fake"
+    local f = assert(io.open(path, "w"))
+    f:write("#!/bin/sh\n", body, "\n")
+    f:close()
+    assert(sh("chmod 755 " .. path))
+    ctx = assert(ras.open("pppd", { pppd = path, peers_dir = dir .. "/peers",
+                                    plugin = dir .. "/plugin.so", run_dir = dir .. "/run" }))
+  end
+
+  local function states_until(conn, last)
+    local seen = {}
+    repeat
+      local ev = conn:next(10)
+      assert(ev, "no event after " .. table.concat(seen, " "))
+      seen[#seen + 1] = ev.state .. (ev.substate and ev.substate ~= "None" and
+                                     "/" .. ev.substate or "")
+    until ev.state == last
+    return seen
+  end
+
+  it("reports a link that ends the moment it is up, twenty times, each once: connected " ..
+     "then disconnected, to every watcher of the context", function()
+    fake("printf 'pid %d\\nphase 2\\nphase 4\\nphase 7\\nphase 8\\n" ..
+         "ip-up ppp9 10.1.1.2 10.1.1.1\\nphase 10\\nphase 0\\ndead 16\\nexit 16\\n' $$ >&3\n" ..
+         "exit 16")
+    local w1 <close> = assert(ctx.watch())
+    local w2 <close> = assert(ctx.watch())
+    -- meanwhile the watch threads scan, again and again: a pid file of init
+    -- (no pppd, never reported) rewritten in run_dir wakes them
+    assert(sh("(for i in $(seq 200); do echo 1 > " .. dir .. "/run/ppp-init.pid; sleep 0.01; " ..
+              "done) >/dev/null 2>&1 &"))
+    for round = 1, 20 do
+      local conn = assert(ctx.dial { entry = "fake" })
+      local seen = states_until(conn, "Disconnected")
+      assert.are.equal("Connected", seen[#seen - 1], table.concat(seen, " "))
+      for _, w in ipairs { w1, w2 } do
+        local ch = assert(w:next(5), "round " .. round .. ": no connected change")
+        assert.are.equal("connected", ch.change)
+        assert.is_true(rawequal(conn, ch.connection))
+        assert.are.equal("fake", ch.entry)
+        ch = assert(w:next(5), "round " .. round .. ": no disconnected change")
+        assert.are.equal("disconnected", ch.change)
+        assert.is_true(rawequal(conn, ch.connection))
+        assert.are.same({ nil, "timeout" }, { w:next(0) })
+      end
+      conn:hangup()
+    end
+    assert.are.same({ nil, "timeout" }, { w1:next(0.2) })
+  end)
+
+  it("reports a persist link's drop and redial, and its hang-up, in order, once each", function()
+    fake("printf 'pid %d\\nip-up ppp9 10.1.1.2 10.1.1.1\\nphase 10\\nphase 2\\n" ..
+         "ip-up ppp9 10.1.1.2 10.1.1.1\\n' $$ >&3\n" ..
+         "trap 'exit 5' TERM\nwhile :; do sleep 0.05; done")
+    local w <close> = assert(ctx.watch())
+    local conn = assert(ctx.dial { entry = "fake" })
+    local seen = states_until(conn, "Connected")
+    assert.are.equal("Connected", seen[#seen])
+    seen = states_until(conn, "Connected")   -- Reconnecting
+    assert.are.equal("Connected/Reconnecting", seen[#seen])
+    seen = states_until(conn, "Connected")
+    assert.are.equal("Connected/Reconnected", seen[#seen])
+    local changes = {}
+    for _ = 1, 3 do
+      local ch = assert(w:next(5), "only " .. table.concat(changes, " "))
+      assert.is_true(rawequal(conn, ch.connection))
+      changes[#changes + 1] = ch.change
+    end
+    assert.are.same({ "connected", "disconnected", "connected" }, changes)
+    assert.is_true(conn:hangup())
+    local ch = assert(w:next(5), "no change for the hang-up")
+    assert.are.equal("disconnected", ch.change)
+    assert.is_true(rawequal(conn, ch.connection))
+    assert.are.same({ nil, "timeout" }, { w:next(0.2) })
+  end)
+
+  it("tells nothing to a watcher closed before the dial, nor to another context's", function()
+    fake("printf 'pid %d\\nip-up ppp9 10.1.1.2 10.1.1.1\\n' $$ >&3\n" ..
+         "trap 'exit 5' TERM\nwhile :; do sleep 0.05; done")
+    local other = assert(ras.open("pppd", { run_dir = dir .. "/run" }))
+    local elsewhere <close> = assert(other.watch())
+    local closed = assert(ctx.watch())
+    closed:close()
+    local w <close> = assert(ctx.watch())
+    local conn = assert(ctx.dial { entry = "fake" })
+    states_until(conn, "Connected")
+    assert.are.equal("connected", assert(w:next(5)).change)
+    assert.is_true(conn:hangup())
+    assert.are.equal("disconnected", assert(w:next(5)).change)
+    assert.are.same({ nil, "closed" }, { closed:next(0) })
+    assert.are.same({ nil, "timeout" }, { elsewhere:next(0.1) })
+    elsewhere:close()
+    other.close()
+  end)
+end)
