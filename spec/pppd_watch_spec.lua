@@ -309,7 +309,12 @@ describe("pppd watcher of the context's own dials, with a fake pppd", function()
     assert(io.open(dir .. "/plugin.so", "w")):close()   -- the fake loads no plugin
   end)
   after_each(function()
-    if ctx then ctx.close() end
+    -- a failed case may leave its fake pppd up, and closing a context hangs
+    -- up nothing that is established: hang them up, so that none outlives it
+    if ctx then
+      for _, c in ipairs(ctx.connections()) do c:hangup(5) end
+      ctx.close()
+    end
     ctx = nil
     sh("rm -rf " .. dir)
   end)
