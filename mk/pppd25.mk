@@ -135,13 +135,14 @@ $(PPPD25_MOD)/ras.so: $(BUILD)/ras.so
 # ones. The run stops unless that pppd reports the headers' version.
 #
 # Which specs: those of PPPD_SPECS where pppd itself or the plugin is at
-# work: every pppd_*_spec, dial, hangup and secrets (the password hooks).
-# The backend-neutral specs of the binding, its queue, pumps, watchers and
+# work: every pppd_*_spec, dial, hangup, secrets (the password hooks) and
+# watch (watchers hear of their context's dials from the plugin's ip-up).
+# The other backend-neutral specs of the binding, its queue, pumps and
 # entries behave the same whatever pppd dials and run against 2.4.9 in
 # test-pppd: a whole run against 2.5 takes about 12 minutes in UML, twice as
 # long. test-pppd25-all runs them all.
 PPPD25_SPECS ?= $(filter spec/pppd_spec.lua spec/pppd_%_spec.lua spec/dial_spec.lua \
-	spec/hangup_spec.lua spec/secrets_spec.lua,$(PPPD_SPECS))
+	spec/hangup_spec.lua spec/secrets_spec.lua spec/watch_spec.lua,$(PPPD_SPECS))
 PPPD25_SWAP = r=$(abspath $(PPPD25_ROOT)); mount --bind $$r/usr/sbin/pppd /usr/sbin/pppd && \
 	mount --bind $$r/usr/lib/pppd /usr/lib/pppd || exit 125; \
 	v=$$(/usr/sbin/pppd --version 2>&1); \

@@ -129,6 +129,99 @@ describe("pppd watcher", function()
     assert.is_nil(w:next(0))
   end)
 
+  -- This context's own dials are told to its watchers by the context itself
+  -- (the plugin's ip-up, pppd's exit), not found by the pid-file scan: a
+  -- watcher of a context whose run_dir pppd never writes to still sees them.
+  it("reports the module's own dial and its end without any pid file of it", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(sh("mkdir -p " .. dir))
+    local blind = assert(ras.open("pppd", { run_dir = dir }))
+    local w <close> = assert(blind.watch())
+    local conn = assert(fixture.dial(blind, "ok"))
+    local ev = conn:wait(20)
+    assert.are.equal("Connected", ev and ev.state)
+    local ch = assert(w:next(2), "no connected change for our own dial")
+    assert.are.equal("connected", ch.change)
+    assert.is_true(rawequal(conn, ch.connection))
+    assert.are.equal(fixture.entry("ok"), ch.entry)
+    assert.is_true(conn:hangup())
+    ch = assert(w:next(5), "no disconnected change for our own dial")
+    assert.are.equal("disconnected", ch.change)
+    assert.is_true(rawequal(conn, ch.connection))
+    assert.are.same({ nil, "timeout" }, { w:next(0.3) })
+    w:close()
+    blind.close()
+    assert(sh("rmdir " .. dir))
+  end)
+
+  -- The quick hang-up of watch_spec, ten times: hung up the moment the dial
+  -- reports Connected, the link is gone before the scan (one thread among
+  -- pppd's, the servers' and this one on UML's one CPU) has looked, most
+  -- times. Each time: one connected, then one disconnected, and no more.
+  it("reports a dial hung up the moment it is Connected, each time once, connected " ..
+     "then disconnected", function()
+    for round = 1, 10 do
+      local w <close> = assert(ctx.watch())
+      local conn = assert(fixture.dial(ctx, "ok"))
+      local states = fixture.collect(conn)   -- up to Connected
+      assert.are.equal("Connected", states[#states], "round " .. round .. ": " ..
+                       table.concat(states, " "))
+      assert.is_true(conn:hangup())
+      local ch = assert(w:next(5), "round " .. round .. ": no connected change")
+      assert.are.equal("connected", ch.change)
+      -- (its object: a "connected" for an object already hung up is taken
+      -- for a reused id, src/watch.c push_known; the entry is the dial's)
+      assert.are.equal(conn.entry, ch.entry)
+      ch = assert(w:next(5), "round " .. round .. ": no disconnected change")
+      assert.are.equal("disconnected", ch.change)
+      assert.is_true(rawequal(conn, ch.connection))
+      assert.are.same({ nil, "timeout" }, { w:next(0.3) })
+    end
+  end)
+
+  -- pppd runs /etc/ppp/ip-up (the sandbox's own /etc/ppp) after it has told
+  -- the plugin ip-up; this one ends the dial's pppd at once (only the dials
+  -- with ipparam ras-short: the servers run it too), so that the link lives
+  -- milliseconds, ending before or while the scan looks. Each time: one
+  -- connected, then one disconnected, both for the dial's object, and
+  -- nothing more (the scan, which may see it too, does not repeat it).
+  for _, signal in ipairs { "TERM", "KILL" } do
+    it("reports a link that SIG" .. signal .. " ends within milliseconds of Connected " ..
+       "exactly once, connected then disconnected", function()
+      local script = "/etc/ppp/ip-up"
+      local f = assert(io.open(script, "w"))
+      f:write("#!/bin/sh\n[ \"$6\" = ras-short ] && exec kill -" .. signal ..
+              " \"${PPPD_PID:-$PPID}\"\nexit 0\n")
+      f:close()
+      assert(sh("chmod 755 " .. script))
+      local short = assert(ras.open("pppd", { options = { "ipparam", "ras-short" } }))
+      local ok, err = pcall(function()
+        for round = 1, 5 do
+          local w <close> = assert(short.watch())
+          local conn = assert(fixture.dial(short, "ok"))
+          local states = fixture.collect(conn)   -- up to Connected
+          assert.are.equal("Connected", states[#states], "round " .. round .. ": " ..
+                           table.concat(states, " "))
+          local ch = assert(w:next(5), "round " .. round .. ": no connected change")
+          assert.are.equal("connected", ch.change)
+          assert.is_true(rawequal(conn, ch.connection))
+          ch = assert(w:next(5), "round " .. round .. ": no disconnected change")
+          assert.are.equal("disconnected", ch.change)
+          assert.is_true(rawequal(conn, ch.connection))
+          assert.are.same({ nil, "timeout" }, { w:next(0.5) })
+          local ev = conn:next(5)      -- the link did end, by itself
+          assert.are.equal("Disconnected", ev and ev.state)
+          conn:hangup()
+        end
+      end)
+      os.remove(script)
+      short.close()
+      sh("rm -f /run/ppp*.pid")   -- SIGKILL leaves it behind
+      assert(ok, err)
+    end)
+  end
+
   it("does not wake while nothing changes, and wakes when something does", function()
     start_foreign()   -- a live link (LCP echoes every second) that does not change
     local w <close> = assert(ctx.watch { initial = true })
@@ -191,5 +284,135 @@ describe("pppd watcher on a host without links", function()
     ctx.close()
     for _, path in ipairs(files) do os.remove(path) end
     os.remove(tmp)
+  end)
+end)
+
+-- This context's own dials reach its watchers from the dial itself (the
+-- plugin's ip-up, pppd's exit), not from pid files: against a fake pppd (a
+-- shell script given as `pppd` that speaks the plugin protocol on fd 3 and
+-- writes no pid file), on any Linux host. `make check-tsan-pppd` runs these
+-- under ThreadSanitizer (it cannot run inside User-Mode Linux).
+describe("pppd watcher of the context's own dials, with a fake pppd", function()
+  local linux = package.config:sub(1, 1) == "/" and io.open("/proc/self/stat") and
+                (os.getenv("LD_PRELOAD") or ""):find("tsan", 1, true) == nil
+  if not linux then
+    it("needs Linux, and popen", function() pending("the pppd backend is Linux only") end)
+    return
+  end
+
+  local dir, ctx
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(sh("mkdir -p " .. dir .. "/peers " .. dir .. "/run"))
+    assert(io.open(dir .. "/peers/fake", "w")):close()
+    assert(io.open(dir .. "/plugin.so", "w")):close()   -- the fake loads no plugin
+  end)
+  after_each(function()
+    -- a failed case may leave its fake pppd up, and closing a context hangs
+    -- up nothing that is established: hang them up, so that none outlives it
+    if ctx then
+      for _, c in ipairs(ctx.connections()) do c:hangup(5) end
+      ctx.close()
+    end
+    ctx = nil
+    sh("rm -rf " .. dir)
+  end)
+
+  -- A context whose pppd is the shell script `body` ($$ is pppd's pid).
+  local function fake(body)
+    local path = dir .. "/fake"
+    local f = assert(io.open(path, "w"))
+    f:write("#!/bin/sh\n", body, "\n")
+    f:close()
+    assert(sh("chmod 755 " .. path))
+    ctx = assert(ras.open("pppd", { pppd = path, peers_dir = dir .. "/peers",
+                                    plugin = dir .. "/plugin.so", run_dir = dir .. "/run" }))
+  end
+
+  local function states_until(conn, last)
+    local seen = {}
+    repeat
+      local ev = conn:next(10)
+      assert(ev, "no event after " .. table.concat(seen, " "))
+      seen[#seen + 1] = ev.state .. (ev.substate and ev.substate ~= "None" and
+                                     "/" .. ev.substate or "")
+    until ev.state == last
+    return seen
+  end
+
+  it("reports a link that ends the moment it is up, twenty times, each once: connected " ..
+     "then disconnected, to every watcher of the context", function()
+    fake("printf 'pid %d\\nphase 2\\nphase 4\\nphase 7\\nphase 8\\n" ..
+         "ip-up ppp9 10.1.1.2 10.1.1.1\\nphase 10\\nphase 0\\ndead 16\\nexit 16\\n' $$ >&3\n" ..
+         "exit 16")
+    local w1 <close> = assert(ctx.watch())
+    local w2 <close> = assert(ctx.watch())
+    -- meanwhile the watch threads scan, again and again: a pid file of init
+    -- (no pppd, never reported) rewritten in run_dir wakes them
+    assert(sh("(for i in $(seq 200); do echo 1 > " .. dir .. "/run/ppp-init.pid; sleep 0.01; " ..
+              "done) >/dev/null 2>&1 &"))
+    for round = 1, 20 do
+      local conn = assert(ctx.dial { entry = "fake" })
+      local seen = states_until(conn, "Disconnected")
+      assert.are.equal("Connected", seen[#seen - 1], table.concat(seen, " "))
+      for _, w in ipairs { w1, w2 } do
+        local ch = assert(w:next(5), "round " .. round .. ": no connected change")
+        assert.are.equal("connected", ch.change)
+        assert.is_true(rawequal(conn, ch.connection))
+        assert.are.equal("fake", ch.entry)
+        ch = assert(w:next(5), "round " .. round .. ": no disconnected change")
+        assert.are.equal("disconnected", ch.change)
+        assert.is_true(rawequal(conn, ch.connection))
+        assert.are.same({ nil, "timeout" }, { w:next(0) })
+      end
+      conn:hangup()
+    end
+    assert.are.same({ nil, "timeout" }, { w1:next(0.2) })
+  end)
+
+  it("reports a persist link's drop and redial, and its hang-up, in order, once each", function()
+    fake("printf 'pid %d\\nip-up ppp9 10.1.1.2 10.1.1.1\\nphase 10\\nphase 2\\n" ..
+         "ip-up ppp9 10.1.1.2 10.1.1.1\\n' $$ >&3\n" ..
+         "trap 'exit 5' TERM\nwhile :; do sleep 0.05; done")
+    local w <close> = assert(ctx.watch())
+    local conn = assert(ctx.dial { entry = "fake" })
+    local seen = states_until(conn, "Connected")
+    assert.are.equal("Connected", seen[#seen])
+    seen = states_until(conn, "Connected")   -- Reconnecting
+    assert.are.equal("Connected/Reconnecting", seen[#seen])
+    seen = states_until(conn, "Connected")
+    assert.are.equal("Connected/Reconnected", seen[#seen])
+    local changes = {}
+    for _ = 1, 3 do
+      local ch = assert(w:next(5), "only " .. table.concat(changes, " "))
+      assert.is_true(rawequal(conn, ch.connection))
+      changes[#changes + 1] = ch.change
+    end
+    assert.are.same({ "connected", "disconnected", "connected" }, changes)
+    assert.is_true(conn:hangup())
+    local ch = assert(w:next(5), "no change for the hang-up")
+    assert.are.equal("disconnected", ch.change)
+    assert.is_true(rawequal(conn, ch.connection))
+    assert.are.same({ nil, "timeout" }, { w:next(0.2) })
+  end)
+
+  it("tells nothing to a watcher closed before the dial, nor to another context's", function()
+    fake("printf 'pid %d\\nip-up ppp9 10.1.1.2 10.1.1.1\\n' $$ >&3\n" ..
+         "trap 'exit 5' TERM\nwhile :; do sleep 0.05; done")
+    local other = assert(ras.open("pppd", { run_dir = dir .. "/run" }))
+    local elsewhere <close> = assert(other.watch())
+    local closed = assert(ctx.watch())
+    closed:close()
+    local w <close> = assert(ctx.watch())
+    local conn = assert(ctx.dial { entry = "fake" })
+    states_until(conn, "Connected")
+    assert.are.equal("connected", assert(w:next(5)).change)
+    assert.is_true(conn:hangup())
+    assert.are.equal("disconnected", assert(w:next(5)).change)
+    assert.are.same({ nil, "closed" }, { closed:next(0) })
+    assert.are.same({ nil, "timeout" }, { elsewhere:next(0.1) })
+    elsewhere:close()
+    other.close()
   end)
 end)

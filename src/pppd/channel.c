@@ -1,6 +1,7 @@
 /*
  * channel.c - the plugin's lines (protocol.h) become RASCONNSTATE events;
- * pppd's termination reasons become RAS errors. Everything here runs with
+ * pppd's termination reasons become RAS errors; Connected and its redials
+ * are told to the context's watchers (watch.c). Everything here runs with
  * the context's lock held, in the watcher thread.
  */
 #ifdef __linux__
@@ -129,6 +130,7 @@ static void on_phase(ras_call *c, int phase) {
       c->dropping = 1;
       c->local[0] = c->remote[0] = '\0';
       pppd_push(c, RAS_Connected, RAS_SUB_Reconnecting, 0, 0, NULL);
+      pppd_watchers_dropping(c);
     }
     return;
   }
@@ -162,11 +164,14 @@ static void on_ip_up(ras_call *c, const char *args) {
   if (c->phase == UP) {          /* a persist link is back */
     c->dropping = 0;
     pppd_push(c, RAS_Connected, RAS_SUB_Reconnected, 0, 0, NULL);
+    pppd_watchers_connected(c);
     return;
   }
   reach(c, RAS_AuthProject);
   reach(c, RAS_Projected);
   pppd_push(c, RAS_Connected, RAS_SUB_None, 0, 0, NULL);
+  /* now, not when a scan gets round to it: the link may be gone by then */
+  pppd_watchers_connected(c);
   pppd_set_phase(c, UP);
   os_wipe(c->password, sizeof c->password);  /* no resume after Connected */
 }

@@ -63,6 +63,7 @@ struct ras_instance {
   struct ras_call *dead;          /* released and done: the watcher frees them */
   double next_kill;               /* earliest SIGKILL deadline; 0: none */
   int unwatched;                  /* calls without a pidfd (polled each second) */
+  struct ras_watch *watchers;     /* this context's ctx.watch()es (watch.c) */
 };
 
 struct ras_call {
@@ -260,5 +261,11 @@ void pppd_on_auth_ok(ras_call *c, const char *proto);
 /* watch.c */
 ras_watch *pppd_watch_start(ras_instance *pc, ras_feed *feed, ras_error *err);
 void pppd_unwatch(ras_watch *w);
+/* This context's own dial reached Connected, or its pppd is gone and
+ * reaped: told to the context's watchers at once (pc lock held), so that
+ * a link too short for a scan of the pid files is still reported. */
+void pppd_watchers_connected(ras_call *c);   /* Connected, or Reconnected */
+void pppd_watchers_dropping(ras_call *c);    /* a `persist` link went down */
+void pppd_watchers_ended(ras_call *c);
 
 #endif

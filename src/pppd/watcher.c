@@ -114,6 +114,7 @@ static void finish(ras_call *c) {
     pppd_set_phase(c, GONE);
   } else {
     pppd_report_exit(c, st, reaped);
+    pppd_watchers_ended(c);     /* gone and reaped: its link is over */
   }
   pppd_maybe_free(c);
 }
