@@ -49,6 +49,15 @@ local function watcher_switches()
 end
 
 -- The next change within `seconds`, and how long it took.
+-- Dials "ok" through context c and reads its states up to Connected.
+local function dial_to_connected(c, round)
+  local conn = assert(fixture.dial(c, "ok"))
+  local states = fixture.collect(conn)   -- up to Connected
+  assert.are.equal("Connected", states[#states], "round " .. round .. ": " ..
+                   table.concat(states, " "))
+  return conn
+end
+
 local function next_change(w, seconds)
   local t = ras.now()
   local ch = w:next(seconds)
@@ -163,10 +172,7 @@ describe("pppd watcher", function()
      "then disconnected", function()
     for round = 1, 10 do
       local w <close> = assert(ctx.watch())
-      local conn = assert(fixture.dial(ctx, "ok"))
-      local states = fixture.collect(conn)   -- up to Connected
-      assert.are.equal("Connected", states[#states], "round " .. round .. ": " ..
-                       table.concat(states, " "))
+      local conn = dial_to_connected(ctx, round)
       assert.is_true(conn:hangup())
       local ch = assert(w:next(5), "round " .. round .. ": no connected change")
       assert.are.equal("connected", ch.change)
@@ -199,10 +205,7 @@ describe("pppd watcher", function()
       local ok, err = pcall(function()
         for round = 1, 5 do
           local w <close> = assert(short.watch())
-          local conn = assert(fixture.dial(short, "ok"))
-          local states = fixture.collect(conn)   -- up to Connected
-          assert.are.equal("Connected", states[#states], "round " .. round .. ": " ..
-                           table.concat(states, " "))
+          local conn = dial_to_connected(short, round)
           local ch = assert(w:next(5), "round " .. round .. ": no connected change")
           assert.are.equal("connected", ch.change)
           assert.is_true(rawequal(conn, ch.connection))

@@ -366,10 +366,11 @@ void bind_map_id(connection *c, uint64_t id) {
 
 /*
  * What every event table needs, made once per Lua state and kept in the
- * registry: two small Lua functions, which name states, groups and
- * substates from tables of their own, and the substate names for status.
- * C hands them numbers only: each C API call costs more than a VM
- * instruction, the more so through a shared liblua.
+ * registry: two small Lua functions, which fill a plain event's fields
+ * (state and group names from tables of their own), and the substate
+ * names, for status and for the rare events C fills itself (set_fields).
+ * C hands the Lua functions numbers only: each C API call costs more than
+ * a VM instruction, the more so through a shared liblua.
  */
 enum { S_FILL = 1, S_RUN, S_SUBSTATES };
 static const char strings_key = 0;   /* its address keys the registry */
